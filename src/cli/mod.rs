@@ -1,0 +1,158 @@
+//! The CLI face: headless subcommands for scripts and CI. Human output on a
+//! terminal, JSON with `--json`, meaningful exit codes.
+
+mod hosts;
+mod prompt;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config};
+use crate::engine::{Engine, EngineOptions};
+
+/// Exit code for a failure to reach a host (as `ssh` uses).
+pub const EXIT_UNREACHABLE: u8 = 255;
+/// Exit code for an invalid configuration.
+pub const EXIT_CONFIG: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "raijin",
+    version,
+    about = "Deploy and run apps on your own Linux servers over SSH",
+    long_about = "raijin deploys and runs apps on your own Linux servers over SSH.\n\n\
+        It keeps one SSH connection per host and checks host keys strictly against \
+        known_hosts. Every action is a subcommand for scripts and CI.",
+    after_help = "Configuration: ./raijin.toml or --config PATH (see config.example.toml).\n\
+        Logs: $XDG_STATE_HOME/raijin/raijin.log (~/.local/state/raijin/raijin.log); level via RAIJIN_LOG.\n\
+        Encrypted identity files: passphrase from RAIJIN_SSH_PASSPHRASE, else asked on the terminal."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./raijin.toml]
+    #[arg(long, short = 'c', global = true, value_name = "PATH", env = "RAIJIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// OpenSSH client config to honor (Host aliases, HostName, User, Port,
+    /// IdentityFile, ProxyJump) [default: [ssh] config_file, else ~/.ssh/config]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ssh_config: Option<PathBuf>,
+    /// Trust and record host keys seen for the first time (a changed key is
+    /// always refused)
+    #[arg(long, global = true)]
+    pub accept_new_host_key: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate the configuration and report every problem
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Connect to every host and show its state, RTT and facts
+    Hosts(hosts::HostsArgs),
+    /// Run a command on a host over its SSH connection; exits with its code
+    Run(run::RunArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Check the configuration file: syntax, unknown keys, types, references
+    Check,
+}
+
+/// Parse arguments and run; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config_path = cli
+        .global
+        .config
+        .clone()
+        .unwrap_or_else(config::default_path);
+
+    match &cli.command {
+        Some(Command::Config(ConfigCommand::Check)) => return config_check(&config_path),
+        None => {
+            use clap::CommandFactory as _;
+            let _ = Cli::command().print_help();
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+
+    // Config errors go to the normal terminal before anything else happens.
+    let config = match load_config(&config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let _log_guard = crate::logging::init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let engine = match Engine::new(
+            config,
+            EngineOptions {
+                ssh_config: cli.global.ssh_config.clone(),
+                accept_new_host_key: cli.global.accept_new_host_key,
+                prompter: Arc::new(prompt::CliPrompter::default()),
+            },
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        for w in &engine.warnings {
+            eprintln!("warning: {w}");
+        }
+        match cli.command {
+            Some(Command::Hosts(args)) => hosts::run(&engine, args).await,
+            Some(Command::Run(args)) => run::run(&engine, args).await,
+            Some(Command::Config(_)) | None => ExitCode::SUCCESS,
+        }
+    })
+}
+
+fn load_config(path: &std::path::Path) -> Result<Config, ExitCode> {
+    config::load(path).map_err(|errors| {
+        eprint!("{errors}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn config_check(path: &std::path::Path) -> ExitCode {
+    match config::load(path) {
+        Ok(c) => {
+            println!(
+                "ok: {} ({} hosts, {} apps)",
+                path.display(),
+                c.hosts.len(),
+                c.apps.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprint!("{errors}");
+            ExitCode::FAILURE
+        }
+    }
+}

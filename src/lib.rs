@@ -1,0 +1,12 @@
+//! raijin: a terminal operations console for deploying and running apps on
+//! your own Linux servers over SSH.
+//!
+//! The engine (`config`, `ssh`, `engine`) knows nothing of terminals; the
+//! faces (`cli`, and the console) drive it and render what it reports.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod logging;
+pub mod ssh;
+pub mod util;
