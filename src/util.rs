@@ -1,14 +1,6 @@
 //! Small helpers shared by the engine and the faces.
 
-/// The candidate closest to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (c, strsim::jaro_winkler(word, c)))
-        .filter(|(_, score)| *score >= 0.8)
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(c, _)| c)
-}
+pub use crate::config::did_you_mean;
 
 /// Quote a string for a POSIX shell command line.
 pub fn shell_quote(s: &str) -> String {

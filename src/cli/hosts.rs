@@ -87,7 +87,16 @@ pub async fn run(engine: &Engine, args: HostsArgs) -> ExitCode {
 }
 
 fn print_table(reports: &[HostReport]) {
-    let header = ["HOST", "ADDRESS", "STATE", "RTT", "OS", "ARCH", "SYSTEMD", "/opt FREE"];
+    let header = [
+        "HOST",
+        "ADDRESS",
+        "STATE",
+        "RTT",
+        "OS",
+        "ARCH",
+        "SYSTEMD",
+        "/opt FREE",
+    ];
     let rows: Vec<[String; 8]> = reports
         .iter()
         .map(|r| {
@@ -95,12 +104,31 @@ fn print_table(reports: &[HostReport]) {
             [
                 r.host.clone(),
                 r.address.clone(),
-                if r.connected { "connected" } else { "unreachable" }.to_string(),
-                r.rtt_ms.map(|ms| format!("{ms:.1} ms")).unwrap_or_else(|| "-".into()),
-                if f.os.is_empty() { "-".into() } else { f.os.clone() },
-                if f.arch.is_empty() { "-".into() } else { f.arch.clone() },
-                f.systemd.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-                f.opt_free_bytes.map(human_bytes).unwrap_or_else(|| "-".into()),
+                if r.connected {
+                    "connected"
+                } else {
+                    "unreachable"
+                }
+                .to_string(),
+                r.rtt_ms
+                    .map(|ms| format!("{ms:.1} ms"))
+                    .unwrap_or_else(|| "-".into()),
+                if f.os.is_empty() {
+                    "-".into()
+                } else {
+                    f.os.clone()
+                },
+                if f.arch.is_empty() {
+                    "-".into()
+                } else {
+                    f.arch.clone()
+                },
+                f.systemd
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                f.opt_free_bytes
+                    .map(human_bytes)
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();

@@ -41,7 +41,13 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
     /// Configuration file [default: ./raijin.toml]
-    #[arg(long, short = 'c', global = true, value_name = "PATH", env = "RAIJIN_CONFIG")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "PATH",
+        env = "RAIJIN_CONFIG"
+    )]
     pub config: Option<PathBuf>,
     /// OpenSSH client config to honor (Host aliases, HostName, User, Port,
     /// IdentityFile, ProxyJump) [default: [ssh] config_file, else ~/.ssh/config]
@@ -133,25 +139,31 @@ pub fn main() -> ExitCode {
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config, ExitCode> {
-    config::load(path).map_err(|errors| {
-        eprint!("{errors}");
-        ExitCode::from(EXIT_CONFIG)
-    })
+    match config::load(path) {
+        Ok(c) => {
+            if let Some(w) = c.warnings_report() {
+                eprintln!("{w}");
+            }
+            Ok(c)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            Err(ExitCode::from(EXIT_CONFIG))
+        }
+    }
 }
 
 fn config_check(path: &std::path::Path) -> ExitCode {
     match config::load(path) {
         Ok(c) => {
-            println!(
-                "ok: {} ({} hosts, {} apps)",
-                path.display(),
-                c.hosts.len(),
-                c.apps.len()
-            );
+            if let Some(w) = c.warnings_report() {
+                eprintln!("{w}");
+            }
+            println!("{}", c.ok_line());
             ExitCode::SUCCESS
         }
         Err(errors) => {
-            eprint!("{errors}");
+            eprintln!("{errors}");
             ExitCode::FAILURE
         }
     }

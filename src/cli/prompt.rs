@@ -35,10 +35,11 @@ impl Prompter for CliPrompter {
             if let Some(p) = given.get(&key_file) {
                 return Some(p.clone());
             }
-            let answer = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt).ok())
-                .await
-                .ok()
-                .flatten()?;
+            let answer =
+                tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt).ok())
+                    .await
+                    .ok()
+                    .flatten()?;
             given.insert(key_file, answer.clone());
             Some(answer)
         })

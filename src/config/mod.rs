@@ -1,60 +1,371 @@
-//! Placeholder: replaced by the real configuration module.
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+//! Loading and validating `raijin.toml`: the typed configuration the engine works from,
+//! and, when the file is wrong, every problem in it with file, line, column, key path and
+//! a hint. The schema (`schema`) is described once and drives unknown-key, type and
+//! required-key checks; `build` adds the rules that span several keys.
 
-pub struct Config {
-    pub path: PathBuf,
-    pub ssh: SshSettings,
-    pub hosts: BTreeMap<String, HostConfig>,
-    pub apps: BTreeMap<String, App>,
-}
-pub struct SshSettings {
-    pub config_file: Option<PathBuf>,
-    pub connect_timeout_secs: u64,
-    pub keepalive_interval_secs: u64,
-    pub keepalive_max: usize,
-}
-#[derive(Clone, Debug, Default)]
-pub struct HostConfig {
-    pub name: String,
-    pub address: Option<String>,
-    pub user: Option<String>,
-    pub port: Option<u16>,
-    pub identity_file: Option<PathBuf>,
-    pub known_hosts: Option<PathBuf>,
-    pub proxy_jump: Option<String>,
-}
-pub struct App;
-impl Config {
-    pub fn placeholder(&self) {}
-}
-pub struct ConfigErrors;
-impl std::fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "")
-    }
-}
+mod build;
+mod check;
+mod diagnostics;
+mod model;
+mod rules;
+mod schema;
+mod secret_ref;
+mod tree;
+
+use std::path::{Path, PathBuf};
+
+pub use diagnostics::{ConfigErrors, Diagnostic, Report, Severity, did_you_mean};
+pub use model::*;
+pub use secret_ref::{SecretRef, SecretRefError, is_env_name};
+
+/// The file name looked for in the current directory.
+pub const DEFAULT_FILE_NAME: &str = "raijin.toml";
+
+/// `./raijin.toml`.
 pub fn default_path() -> PathBuf {
-    PathBuf::from("raijin.toml")
+    PathBuf::from(DEFAULT_FILE_NAME)
 }
-pub fn load(path: &std::path::Path) -> Result<Config, ConfigErrors> {
-    // Minimal stand-in parser until the config module lands: hosts only.
-    let text = std::fs::read_to_string(path).map_err(|_| ConfigErrors)?;
-    let v: toml::Table = text.parse().map_err(|_| ConfigErrors)?;
-    let mut hosts = BTreeMap::new();
-    if let Some(toml::Value::Table(h)) = v.get("hosts") {
-        for (name, t) in h {
-            let s = |k: &str| t.get(k).and_then(|v| v.as_str()).map(String::from);
-            hosts.insert(name.clone(), HostConfig {
-                name: name.clone(),
-                address: s("address"),
-                user: s("user"),
-                port: t.get("port").and_then(|v| v.as_integer()).map(|p| p as u16),
-                identity_file: s("identity_file").map(PathBuf::from),
-                known_hosts: s("known_hosts").map(PathBuf::from),
-                proxy_jump: s("proxy_jump"),
+
+/// Reads and validates the file at `path`. On failure the error lists every problem.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&text, path),
+        Err(err) => {
+            let hint = (err.kind() == std::io::ErrorKind::NotFound).then(|| {
+                "create it (config.example.toml documents every key) or pass --config PATH"
+                    .to_string()
             });
+            Err(ConfigErrors {
+                file: path.to_path_buf(),
+                diagnostics: vec![Diagnostic {
+                    file: path.to_path_buf(),
+                    line: 0,
+                    column: 0,
+                    key_path: String::new(),
+                    message: format!("cannot read the file: {err}"),
+                    hint,
+                    severity: Severity::Error,
+                }],
+            })
         }
     }
-    Ok(Config { path: path.to_path_buf(), ssh: SshSettings { config_file: None, connect_timeout_secs: 10, keepalive_interval_secs: 3, keepalive_max: 3 }, hosts, apps: BTreeMap::new() })
+}
+
+/// Validates `text` as the contents of the file at `path` (used for messages and to
+/// resolve relative paths; it is not read).
+pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    load_with_home(text, path, home)
+}
+
+fn load_with_home(text: &str, path: &Path, home: Option<PathBuf>) -> Result<Config, ConfigErrors> {
+    let mut cx = tree::Cx::new(path, text);
+    let config = match toml_edit::Document::parse(text) {
+        Err(err) => {
+            syntax_error(&mut cx, &err);
+            None
+        }
+        Ok(doc) => {
+            let root = tree::TableRef::root(doc.as_table());
+            check::check_table(&mut cx, &root, &schema::ROOT);
+            let env = build::Env {
+                base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                home,
+            };
+            Some(build::build(&mut cx, &root, &env))
+        }
+    };
+    let mut diagnostics = std::mem::take(&mut cx.diagnostics);
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    match config {
+        Some(mut config) if !diagnostics.iter().any(Diagnostic::is_error) => {
+            config.warnings = diagnostics;
+            Ok(config)
+        }
+        _ => Err(ConfigErrors {
+            file: path.to_path_buf(),
+            diagnostics,
+        }),
+    }
+}
+
+fn syntax_error(cx: &mut tree::Cx<'_>, err: &toml_edit::TomlError) {
+    let span = err.span();
+    let at = span.as_ref().map_or(cx.text.len(), |s| s.start);
+    let mut message = err.message().trim().to_string();
+    if message == "duplicate key" {
+        if let Some(key) = span.and_then(|s| cx.text.get(s)).filter(|k| !k.is_empty()) {
+            message = format!("duplicate key `{key}`");
+        }
+    }
+    cx.error(at, "", format!("invalid TOML: {message}"), None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_at(text: &str, path: &str) -> Result<Config, ConfigErrors> {
+        load_with_home(text, Path::new(path), Some(PathBuf::from("/home/ada")))
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        match load_at(text, "raijin.toml") {
+            Ok(_) => Vec::new(),
+            Err(e) => e.diagnostics.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    const MINIMAL: &str = r#"
+[hosts.web1]
+
+[apps.hello]
+hosts = ["web1"]
+artifact = "target/release/hello"
+kind = "binary"
+
+[apps.hello.processes.web]
+command = "./hello serve --release {release}"
+"#;
+
+    #[test]
+    fn defaults_are_applied() {
+        let config = load_at(MINIMAL, "raijin.toml").unwrap();
+        assert_eq!(config.path, Path::new("raijin.toml"));
+        assert_eq!(config.ssh, SshSettings::default());
+        assert_eq!(config.ssh.connect_timeout_secs, 10);
+        assert_eq!(config.ssh.keepalive_interval_secs, 3);
+        assert_eq!(config.ssh.keepalive_max, 3);
+        assert_eq!(config.secrets, SecretsConfig::default());
+        assert_eq!(config.secrets.adapter, SecretAdapter::Keyring);
+        assert_eq!(config.secrets.timeout_secs, 10);
+        assert_eq!(config.ui.theme, "dark");
+        let host = &config.hosts["web1"];
+        assert_eq!(host.name, "web1");
+        assert_eq!(host.address, None);
+        let app = &config.apps["hello"];
+        assert_eq!(app.kind, AppKind::Binary);
+        assert_eq!(app.version_source, VersionSource::Git);
+        assert_eq!(app.versions_to_keep, 5);
+        assert_eq!(app.user, "hello");
+        assert_eq!(app.proxy, None);
+        assert_eq!(app.hooks, HooksConfig::default());
+        let web = &app.processes["web"];
+        assert_eq!(web.command, "./hello serve --release {release}");
+        assert_eq!(web.replicas, 1);
+        assert!(config.warnings.is_empty());
+        assert_eq!(config.ok_line(), "ok: raijin.toml (1 host, 1 app)");
+    }
+
+    #[test]
+    fn an_empty_file_is_a_valid_empty_config() {
+        let config = load_at("", "raijin.toml").unwrap();
+        assert!(config.hosts.is_empty() && config.apps.is_empty());
+        assert_eq!(config.ok_line(), "ok: raijin.toml (0 hosts, 0 apps)");
+    }
+
+    #[test]
+    fn paths_resolve_against_the_config_directory_and_home() {
+        let text = r#"
+[ssh]
+config_file = "ssh/config"
+
+[hosts.web1]
+identity_file = "~/.ssh/deploy"
+known_hosts = "/etc/raijin/known_hosts"
+
+[apps.hello]
+hosts = ["web1"]
+artifact = "target/release/hello"
+kind = "binary"
+env_file = "../shared/hello.env"
+
+[apps.hello.processes.web]
+command = "./hello"
+"#;
+        let config = load_at(text, "deploy/raijin.toml").unwrap();
+        assert_eq!(
+            config.ssh.config_file.as_deref(),
+            Some(Path::new("deploy/ssh/config"))
+        );
+        let host = &config.hosts["web1"];
+        assert_eq!(
+            host.identity_file.as_deref(),
+            Some(Path::new("/home/ada/.ssh/deploy"))
+        );
+        assert_eq!(
+            host.known_hosts.as_deref(),
+            Some(Path::new("/etc/raijin/known_hosts"))
+        );
+        let app = &config.apps["hello"];
+        assert_eq!(app.artifact, Path::new("deploy/target/release/hello"));
+        assert_eq!(
+            app.env_file.as_deref(),
+            Some(Path::new("deploy/../shared/hello.env"))
+        );
+        // A file in the current directory: paths stay relative to it.
+        let config = load_at(text, "raijin.toml").unwrap();
+        assert_eq!(
+            config.apps["hello"].artifact,
+            Path::new("target/release/hello")
+        );
+    }
+
+    #[test]
+    fn tilde_without_home_is_an_error() {
+        let text = "[ssh]\nconfig_file = \"~/.ssh/config\"\n";
+        let err = load_with_home(text, Path::new("raijin.toml"), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "raijin.toml:2:15: error: cannot expand `~` in `~/.ssh/config`: HOME is not set (ssh.config_file)\n  \
+             hint: write the full path\n\
+             raijin.toml: 1 error"
+        );
+    }
+
+    #[test]
+    fn every_kind_of_table_is_checked_and_located() {
+        let text = "[hosts]\nweb1 = { adress = \"a\" }\nweb2.prot = 22\n\n[apps.x.processes.web]\ncommand = \"c\"\nbogus = 1\n";
+        assert_eq!(
+            errors(text),
+            [
+                "raijin.toml:2:10: error: unknown key `adress` (hosts.web1.adress)\n  hint: did you mean `address`?",
+                "raijin.toml:3:6: error: unknown key `prot` (hosts.web2.prot)\n  hint: did you mean `port`?",
+                // `[apps.x]` has no header of its own: located at its key.
+                "raijin.toml:5:7: error: missing required key `hosts` (apps.x.hosts)\n  hint: add `hosts = [\"web1\"]`",
+                "raijin.toml:5:7: error: missing required key `artifact` (apps.x.artifact)\n  hint: add `artifact = \"target/release/myapp\"`",
+                "raijin.toml:5:7: error: missing required key `kind` (apps.x.kind)\n  hint: add `kind = \"binary\"`",
+                "raijin.toml:7:1: error: unknown key `bogus` (apps.x.processes.web.bogus)\n  hint: known keys here: command, socket, timer, replicas",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_broken_entry_is_reported_once_not_again_where_it_is_used() {
+        let text = MINIMAL
+            .replace("[hosts.web1]\n", "[hosts]\nweb1 = \"10.0.0.5\"\n")
+            .replace(
+                "kind = \"binary\"",
+                "kind = \"binary\"\nversion = { comand = \"x\" }",
+            );
+        assert_eq!(
+            errors(&text),
+            [
+                "raijin.toml:3:8: error: expected a table, found a string (hosts.web1)\n  hint: each entry is a table: write [hosts.web1] and its keys below it",
+                "raijin.toml:9:13: error: unknown key `comand` (apps.hello.version.comand)\n  hint: did you mean `command`?",
+            ]
+        );
+    }
+
+    #[test]
+    fn arrays_of_tables_are_not_tables() {
+        assert_eq!(
+            errors("[[hosts]]\naddress = \"a\"\n"),
+            [
+                "raijin.toml:1:1: error: expected a table, found an array of tables (hosts)\n  hint: write the header with single brackets: [...], not [[...]]"
+            ]
+        );
+    }
+
+    #[test]
+    fn range_messages_name_the_bound_that_was_crossed() {
+        let text = MINIMAL.replace("command = ", "replicas = 5000000000\ncommand = ");
+        assert_eq!(
+            errors(&text),
+            [
+                "raijin.toml:10:12: error: `replicas` must be at most 4294967295, found 5000000000 (apps.hello.processes.web.replicas)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_is_the_only_error() {
+        let err = load_at("[hosts.web1]\nport = 22\nport = 23\nbogus = 1\n", "r.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "r.toml:3:1: error: invalid TOML: duplicate key `port`\nr.toml: 1 error"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_reported_without_position() {
+        let err = load(Path::new("no/such/raijin.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("no/such/raijin.toml: error: cannot read the file: "),
+            "{text}"
+        );
+        assert!(text.contains("hint: create it"), "{text}");
+        assert!(text.ends_with("no/such/raijin.toml: 1 error"), "{text}");
+    }
+
+    #[test]
+    fn warnings_do_not_fail_loading() {
+        let text = format!("{MINIMAL}versions_to_keep = 51\n").replace(
+            "[apps.hello.processes.web]\ncommand = \"./hello serve --release {release}\"\n",
+            "",
+        ) + "\n[apps.hello.processes.web]\ncommand = \"x\"\n";
+        let config = load_at(&text, "raijin.toml").unwrap();
+        assert_eq!(config.apps["hello"].versions_to_keep, 51);
+        assert_eq!(config.warnings.len(), 1);
+        let report = config.warnings_report().map(|r| r.to_string());
+        assert!(
+            report.is_some_and(|r| r.ends_with("raijin.toml: 1 warning")),
+            "{:?}",
+            config.warnings
+        );
+    }
+
+    #[test]
+    fn version_sources() {
+        let with = |version: &str| {
+            let text = MINIMAL.replace(
+                "kind = \"binary\"",
+                &format!("kind = \"binary\"\nversion = {version}"),
+            );
+            load_at(&text, "raijin.toml").map(|c| c.apps["hello"].version_source.clone())
+        };
+        assert_eq!(with("\"git\""), Ok(VersionSource::Git));
+        assert_eq!(
+            with("{ command = \"./v.sh\" }"),
+            Ok(VersionSource::Command("./v.sh".into()))
+        );
+        assert_eq!(
+            with("{ fixed = \"1.2.3\" }"),
+            Ok(VersionSource::Fixed("1.2.3".into()))
+        );
+        assert!(with("{}").is_err());
+        assert!(with("\"1.2.3\"").is_err());
+        assert!(with("{ fixed = \"1\", command = \"x\" }").is_err());
+    }
+
+    #[test]
+    fn keymap_values_become_lists() {
+        let text = "[ui]\ntheme = \"light\"\n[ui.keymap]\nquit = \"q\"\nup = [\"k\", \"up\"]\n";
+        let config = load_at(text, "raijin.toml").unwrap();
+        assert_eq!(config.ui.theme, "light");
+        assert_eq!(config.ui.keymap["quit"], ["q"]);
+        assert_eq!(config.ui.keymap["up"], ["k", "up"]);
+    }
+
+    #[test]
+    fn jump_hosts_may_be_hosts_or_specs() {
+        let text = "[hosts.bastion]\naddress = \"b.example.com\"\n[hosts.a]\nproxy_jump = \"bastion\"\n[hosts.b]\nproxy_jump = \"ops@jump.example.com:2222\"\n[hosts.c]\nproxy_jump = \"gateway\"\n";
+        let config = load_at(text, "raijin.toml").unwrap();
+        assert_eq!(config.hosts["a"].proxy_jump.as_deref(), Some("bastion"));
+        assert_eq!(config.hosts["c"].proxy_jump.as_deref(), Some("gateway"));
+        let looped = "[hosts.z]\nproxy_jump = \"y\"\n[hosts.y]\nproxy_jump = \"x\"\n[hosts.x]\nproxy_jump = \"y\"\n";
+        assert_eq!(
+            errors(looped),
+            [
+                "raijin.toml:4:14: error: proxy_jump loop: y -> x -> y (hosts.y.proxy_jump)\n  hint: one of these hosts must be reachable without a jump"
+            ]
+        );
+        assert_eq!(
+            errors("[hosts.a]\nproxy_jump = \"a\"\n"),
+            ["raijin.toml:2:14: error: host `a` cannot jump through itself (hosts.a.proxy_jump)"]
+        );
+    }
 }

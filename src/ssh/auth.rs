@@ -50,7 +50,10 @@ pub(crate) async fn authenticate(
             Ok(k) => k,
             Err(russh::keys::Error::KeyIsEncrypted) => {
                 let Some(pass) = prompter.passphrase(&target.name, file).await else {
-                    tried.push(format!("{} (encrypted; no passphrase given)", file.display()));
+                    tried.push(format!(
+                        "{} (encrypted; no passphrase given)",
+                        file.display()
+                    ));
                     continue;
                 };
                 match load_secret_key(file, Some(&pass)) {
@@ -96,7 +99,9 @@ async fn agent_auth(
     rsa_hash: Option<HashAlg>,
     tried: &mut Vec<String>,
 ) -> Result<bool, String> {
-    let mut agent = AgentClient::connect_env().await.map_err(|e| e.to_string())?;
+    let mut agent = AgentClient::connect_env()
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(binding) = handle.agent_session_binding().cloned() {
         // Needed for destination-constrained keys (ssh-add -h); older agents
         // answer with a failure, which is harmless.
@@ -143,9 +148,11 @@ async fn agent_auth(
 fn public_key_of(file: &Path) -> Option<PublicKey> {
     let mut pub_path = file.as_os_str().to_owned();
     pub_path.push(".pub");
-    load_public_key(PathBuf::from(pub_path))
-        .ok()
-        .or_else(|| load_secret_key(file, None).ok().map(|k| k.public_key().clone()))
+    load_public_key(PathBuf::from(pub_path)).ok().or_else(|| {
+        load_secret_key(file, None)
+            .ok()
+            .map(|k| k.public_key().clone())
+    })
 }
 
 fn lost(target: &Target, e: &russh::Error) -> SshError {

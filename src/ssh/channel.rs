@@ -119,7 +119,8 @@ impl Drop for OpenChannel {
         }
         // Abandoned midway: stop the remote process and free the slot once the
         // server confirms the close.
-        let (Some(mut read), write, lease) = (self.read.take(), self.write.clone(), self.lease.take())
+        let (Some(mut read), write, lease) =
+            (self.read.take(), self.write.clone(), self.lease.take())
         else {
             return;
         };
@@ -400,7 +401,6 @@ impl PtyChannel {
         }
     }
 }
-
 
 fn sig_name(sig: &Sig) -> String {
     match sig {

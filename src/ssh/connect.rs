@@ -167,8 +167,9 @@ impl client::Handler for Client {
             PublicKeyOrCertificate::Certificate(_) => self.refuse(SshError::Connect {
                 host: self.host_name.clone(),
                 addr: self.addr.clone(),
-                reason: "the server presented a host certificate; raijin checks plain host keys only"
-                    .into(),
+                reason:
+                    "the server presented a host certificate; raijin checks plain host keys only"
+                        .into(),
             }),
         }
     }
@@ -220,7 +221,13 @@ fn client_config(target: &Target, p: &ConnectParams<'_>) -> Arc<client::Config> 
     let recorded = hostkey::recorded_algorithms(&target.host, target.port, &target.known_hosts);
     if !recorded.is_empty() {
         let mut keys = recorded.clone();
-        keys.extend(preferred.key.iter().filter(|a| !recorded.contains(a)).cloned());
+        keys.extend(
+            preferred
+                .key
+                .iter()
+                .filter(|a| !recorded.contains(a))
+                .cloned(),
+        );
         preferred.key = keys.into();
     }
     // AES-GCM is the fastest cipher where the CPU has AES instructions.
@@ -285,9 +292,11 @@ pub(crate) fn connect<'a>(
                 .map_err(|_| timeout_err())?
                 .map_err(|e| conn_err(e.to_string()))?;
                 let _ = tcp.set_nodelay(true);
-                let r =
-                    tokio::time::timeout(p.connect_timeout, client::connect_stream(config, tcp, handler))
-                        .await;
+                let r = tokio::time::timeout(
+                    p.connect_timeout,
+                    client::connect_stream(config, tcp, handler),
+                )
+                .await;
                 (r, None)
             }
             Some(jump_target) => {

@@ -45,9 +45,14 @@ pub enum LinkState {
     Connecting,
     Connected,
     /// The link dropped or an attempt failed; another attempt follows.
-    Reconnecting { attempt: u32, error: String },
+    Reconnecting {
+        attempt: u32,
+        error: String,
+    },
     /// Failed in a way retrying will not fix (host key, auth).
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -73,14 +73,16 @@ impl SshClientConfig {
             )
             .map_err(|e| anyhow::anyhow!("ssh config {}: {e}", path.display()))?;
         let mut warnings = Vec::new();
-        if config
-            .get_hosts()
-            .iter()
-            .any(|h| h.params.ignored_fields.contains_key("match"))
-        {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(line) = text.lines().position(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("match"))
+        }) {
             warnings.push(format!(
-                "{}: `Match` blocks are not evaluated by raijin; their settings may apply to the Host block above them",
-                path.display()
+                "{}:{}: `Match` blocks are not evaluated by raijin; their settings may apply to the Host block above them",
+                path.display(),
+                line + 1
             ));
         }
         Ok(Self { config, warnings })
@@ -276,7 +278,7 @@ mod tests {
     #[test]
     fn alias_resolves_through_ssh_config() {
         let c = ssh_config(
-            "Host web\n  HostName 10.0.0.5\n  User deploy\n  Port 2222\n  IdentityFile ~/.ssh/web_key\n  UserKnownHostsFile ~/.ssh/pinned\n  ProxyJump bastion\n\nHost bastion\n  HostName 10.0.0.1\n  User jump\n",
+            "Host web\n  HostName 10.0.0.5\n  User deploy\n  Port 2222\n  IdentityFile /keys/web_key\n  UserKnownHostsFile ~/.ssh/pinned\n  ProxyJump bastion\n\nHost bastion\n  HostName 10.0.0.1\n  User jump\n",
         );
         let hosts = BTreeMap::new();
         let r = resolver(&c, &hosts);
@@ -290,10 +292,13 @@ mod tests {
         assert_eq!(t.host, "10.0.0.5");
         assert_eq!(t.user, "deploy");
         assert_eq!(t.port, 2222);
-        assert_eq!(t.identity_files, vec![PathBuf::from("/home/me/.ssh/web_key")]);
+        assert_eq!(t.identity_files, vec![PathBuf::from("/keys/web_key")]);
         assert_eq!(t.known_hosts, vec![PathBuf::from("/home/me/.ssh/pinned")]);
         let j = t.jump.unwrap();
-        assert_eq!((j.host.as_str(), j.user.as_str(), j.port), ("10.0.0.1", "jump", 22));
+        assert_eq!(
+            (j.host.as_str(), j.user.as_str(), j.port),
+            ("10.0.0.1", "jump", 22)
+        );
     }
 
     #[test]
@@ -309,8 +314,14 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        assert_eq!((t.host.as_str(), t.user.as_str(), t.port), ("10.0.0.5", "root", 22));
-        assert_eq!(t.known_hosts, vec![PathBuf::from("/home/me/.ssh/known_hosts")]);
+        assert_eq!(
+            (t.host.as_str(), t.user.as_str(), t.port),
+            ("10.0.0.5", "root", 22)
+        );
+        assert_eq!(
+            t.known_hosts,
+            vec![PathBuf::from("/home/me/.ssh/known_hosts")]
+        );
         assert_eq!(t.identity_files.len(), 3, "default identity files");
     }
 

@@ -1,0 +1,480 @@
+//! The SSH layer against real OpenSSH servers on the testbed: host facts,
+//! command streaming, MaxSessions, strict host keys, every auth method,
+//! ssh_config aliases, ProxyJump, and a link cut mid-command.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{fingerprint, lock_host, raijin, raijin_env, stderr, stdout, testbed};
+use raijin::engine::{Engine, EngineOptions};
+use raijin::ssh::{LinkState, NoPrompt, SshError};
+
+fn engine(config: &Path) -> Engine {
+    let config = raijin::config::load(config).unwrap_or_else(|e| panic!("{e}"));
+    Engine::new(
+        config,
+        EngineOptions {
+            ssh_config: Some("/dev/null".into()),
+            accept_new_host_key: false,
+            prompter: Arc::new(NoPrompt),
+        },
+    )
+    .expect("engine")
+}
+
+#[test]
+fn hosts_shows_three_connected_hosts_with_rtt_and_facts() {
+    let Some(tb) = testbed() else { return };
+    let body: String = ["h1", "h2", "h3"]
+        .iter()
+        .map(|h| tb.host_block(h, h))
+        .collect();
+    let (_dir, cfg) = tb.temp_config(&body);
+    let out = raijin(&["-c", cfg.to_str().unwrap(), "hosts", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let hosts = v.as_array().expect("array");
+    assert_eq!(hosts.len(), 3);
+    for h in hosts {
+        println!("{h}");
+        assert_eq!(h["connected"], true, "{h}");
+        let rtt = h["rtt_ms"].as_f64().expect("rtt");
+        assert!(rtt > 0.0 && rtt < 1000.0, "rtt {rtt}");
+        assert!(h["os"].as_str().unwrap().contains("Debian"), "{h}");
+        assert_eq!(h["arch"], std::env::consts::ARCH);
+        assert!(h["systemd"].as_u64().unwrap() >= 250, "{h}");
+        assert!(h["opt_free_bytes"].as_u64().unwrap() > 0, "{h}");
+    }
+
+    let out = raijin(&["-c", cfg.to_str().unwrap(), "hosts"]);
+    assert!(out.status.success());
+    let table = stdout(&out);
+    println!("{table}");
+    assert_eq!(table.matches(" connected ").count(), 3, "{table}");
+}
+
+#[test]
+fn hosts_reports_an_unreachable_host_and_fails() {
+    let Some(tb) = testbed() else { return };
+    let body = format!(
+        "[ssh]\nconnect_timeout_secs = 2\n\n{}[hosts.ghost]\naddress = \"10.77.99.2\"\nuser = \"root\"\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
+        tb.host_block("h1", "h1"),
+        tb.key("id_ed25519").display(),
+        tb.known_hosts().display()
+    );
+    let (_dir, cfg) = tb.temp_config(&body);
+    let out = raijin(&["-c", cfg.to_str().unwrap(), "hosts"]);
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains("unreachable"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("ghost"), "{}", stderr(&out));
+}
+
+#[test]
+fn run_streams_output_and_returns_the_remote_exit_code() {
+    let Some(tb) = testbed() else { return };
+    let cfg = tb.config();
+    let out = raijin(&[
+        "-c",
+        cfg.to_str().unwrap(),
+        "run",
+        "h1",
+        "--",
+        "echo out; echo err >&2; hostname; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "out\nh1\n");
+    assert_eq!(stderr(&out), "err\n");
+
+    let out = raijin(&["-c", cfg.to_str().unwrap(), "run", "nosuch", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown host `nosuch`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// The host lock spans the whole test on purpose, awaits included.
+#[allow(clippy::await_holding_lock)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_commands_on_one_connection() {
+    let Some(tb) = testbed() else { return };
+    let _lock = lock_host("h5");
+    let (_dir, cfg) = tb.temp_config(&tb.host_block("h5", "h5"));
+    let engine = engine(&cfg);
+    let session = engine.session("h5").unwrap();
+    // Each command reports how many SSH connections the host has at that moment.
+    let jobs = (0..50).map(|i| {
+        let s = session.clone();
+        async move {
+            let cmd = format!(
+                "echo job-{i}; ss -Htn state established '( sport = :22 )' | wc -l; sleep 0.3; exit {}",
+                i % 5
+            );
+            (i, s.exec(&cmd).await)
+        }
+    });
+    let started = Instant::now();
+    let results = futures::future::join_all(jobs).await;
+    println!("50 commands in {:?}", started.elapsed());
+    for (i, r) in results {
+        let out = r.unwrap_or_else(|e| panic!("job {i}: {e}"));
+        let text = out.stdout_str();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(format!("job-{i}").as_str()));
+        assert_eq!(lines.next(), Some("1"), "job {i}: connections on the host");
+        assert_eq!(out.status.code(), i % 5, "job {i}");
+    }
+    assert_eq!(session.connections_opened(), 1);
+}
+
+/// Restores h5's original ed25519 host key when dropped.
+struct HostKeyRestore<'a>(&'a common::Testbed);
+impl Drop for HostKeyRestore<'_> {
+    fn drop(&mut self) {
+        self.0.ssh(
+            "h5",
+            "if [ -f /root/hostkey.bak ]; then mv -f /root/hostkey.bak /etc/ssh/ssh_host_ed25519_key && mv -f /root/hostkey.pub.bak /etc/ssh/ssh_host_ed25519_key.pub && systemctl restart ssh; fi",
+        );
+    }
+}
+
+#[test]
+fn host_keys_unknown_accepted_and_changed() {
+    let Some(tb) = testbed() else { return };
+    let _lock = lock_host("h5");
+    let dir = tempfile::tempdir().unwrap();
+    let host_pub = dir.path().join("host.pub");
+    std::fs::write(
+        &host_pub,
+        tb.ssh("h5", "cat /etc/ssh/ssh_host_ed25519_key.pub"),
+    )
+    .unwrap();
+    let original_fp = fingerprint(&host_pub);
+    assert!(original_fp.starts_with("SHA256:"));
+
+    // Unknown: refused, with the fingerprint and how to trust it.
+    let kh = dir.path().join("known_hosts");
+    let cfg = dir.path().join("raijin.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[hosts.h5]\naddress = \"{}\"\nuser = \"root\"\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
+            tb.addr("h5"),
+            tb.key("id_ed25519").display(),
+            kh.display()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let out = raijin(&["-c", c, "run", "h5", "--", "true"]);
+    assert_eq!(out.status.code(), Some(255));
+    let err = stderr(&out);
+    println!("{err}");
+    assert!(err.contains("not known"), "{err}");
+    assert!(err.contains(&original_fp), "{err}");
+    assert!(err.contains("--accept-new-host-key"), "{err}");
+    assert!(!kh.exists() || std::fs::read_to_string(&kh).unwrap().is_empty());
+
+    // Accepted: recorded, then trusted without the flag.
+    let out = raijin(&["-c", c, "--accept-new-host-key", "run", "h5", "--", "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recorded = std::fs::read_to_string(&kh).unwrap();
+    assert!(
+        recorded.starts_with(&format!("{} ssh-ed25519 ", tb.addr("h5"))),
+        "{recorded}"
+    );
+    let out = raijin(&["-c", c, "run", "h5", "--", "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Changed: a new key on the host is refused with both fingerprints, flag or not.
+    let _restore = HostKeyRestore(tb);
+    tb.ssh(
+        "h5",
+        "cp /etc/ssh/ssh_host_ed25519_key /root/hostkey.bak && cp /etc/ssh/ssh_host_ed25519_key.pub /root/hostkey.pub.bak && rm -f /etc/ssh/ssh_host_ed25519_key* && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh",
+    );
+    let new_pub = dir.path().join("new.pub");
+    let fetched = Command::new("ssh-keyscan")
+        .args(["-t", "ed25519", &tb.addr("h5")])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&fetched.stdout);
+    let key = line.lines().find(|l| !l.starts_with('#')).unwrap();
+    std::fs::write(&new_pub, key.split_once(' ').unwrap().1).unwrap();
+    let new_fp = fingerprint(&new_pub);
+    assert_ne!(new_fp, original_fp);
+    for extra in [&[][..], &["--accept-new-host-key"][..]] {
+        let mut args = vec!["-c", c];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["run", "h5", "--", "true"]);
+        let out = raijin(&args);
+        assert_eq!(out.status.code(), Some(255));
+        let err = stderr(&out);
+        println!("{err}");
+        assert!(err.contains("HAS CHANGED"), "{err}");
+        assert!(err.contains(&original_fp) && err.contains(&new_fp), "{err}");
+        assert!(err.contains(&format!("{}:1", kh.display())), "{err}");
+    }
+}
+
+fn key_config(tb: &common::Testbed, key: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    tb.temp_config(&format!(
+        "[hosts.h1]\naddress = \"{}\"\nuser = \"root\"\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
+        tb.addr("h1"),
+        tb.key(key).display(),
+        tb.known_hosts().display()
+    ))
+}
+
+#[test]
+fn key_files_ed25519_ecdsa_rsa_and_passphrase() {
+    let Some(tb) = testbed() else { return };
+    for key in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+        let (_d, cfg) = key_config(tb, key);
+        let out = raijin(&["-c", cfg.to_str().unwrap(), "run", "h1", "--", "id -un"]);
+        assert!(out.status.success(), "{key}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "root\n", "{key}");
+    }
+
+    let (_d, cfg) = key_config(tb, "id_ed25519_pass");
+    let c = cfg.to_str().unwrap();
+    let out = raijin_env(
+        &["-c", c, "run", "h1", "--", "id -un"],
+        &[("RAIJIN_SSH_PASSPHRASE", "raijin-testbed")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "root\n");
+
+    let out = raijin_env(
+        &["-c", c, "run", "h1", "--", "true"],
+        &[("RAIJIN_SSH_PASSPHRASE", "wrong")],
+    );
+    assert_eq!(out.status.code(), Some(255));
+    assert!(stderr(&out).contains("cannot decrypt"), "{}", stderr(&out));
+
+    let out = raijin(&["-c", c, "run", "h1", "--", "true"]);
+    assert_eq!(out.status.code(), Some(255));
+    let err = stderr(&out);
+    assert!(err.contains("authentication as root failed"), "{err}");
+    assert!(err.contains("encrypted; no passphrase given"), "{err}");
+}
+
+/// An ssh-agent for one test, killed on drop.
+struct Agent {
+    child: Child,
+    sock: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+impl Agent {
+    fn start() -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .args(["-D", "-a"])
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("ssh-agent");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !sock.exists() {
+            assert!(Instant::now() < deadline, "ssh-agent did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Agent {
+            child,
+            sock,
+            _dir: dir,
+        }
+    }
+    fn add(&self, key: &Path) {
+        let out = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.sock)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn agent_auth_without_any_key_file() {
+    let Some(tb) = testbed() else { return };
+    let agent = Agent::start();
+    agent.add(&tb.key("id_ecdsa"));
+    // No identity_file, and a HOME without ~/.ssh: only the agent can help.
+    let home = tempfile::tempdir().unwrap();
+    let (_d, cfg) = tb.temp_config(&format!(
+        "[hosts.h2]\naddress = \"{}\"\nuser = \"root\"\nknown_hosts = \"{}\"\n",
+        tb.addr("h2"),
+        tb.known_hosts().display()
+    ));
+    let c = cfg.to_str().unwrap();
+    let home_s = home.path().to_str().unwrap();
+    let sock = agent.sock.to_str().unwrap();
+    let out = raijin_env(
+        &["-c", c, "run", "h2", "--", "hostname"],
+        &[("HOME", home_s), ("SSH_AUTH_SOCK", sock)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "h2\n");
+
+    // Without the agent the same config has nothing to offer, and says so.
+    let out = raijin_env(
+        &["-c", c, "run", "h2", "--", "hostname"],
+        &[("HOME", home_s)],
+    );
+    assert_eq!(out.status.code(), Some(255));
+    assert!(stderr(&out).contains("no ssh-agent"), "{}", stderr(&out));
+}
+
+#[test]
+fn ssh_config_alias_resolves() {
+    let Some(tb) = testbed() else { return };
+    // Everything (HostName, User, IdentityFile, UserKnownHostsFile) comes from the ssh config.
+    let (_d, cfg) = tb.temp_config("[hosts.web]\naddress = \"tb-h2\"\n");
+    let out = raijin(&[
+        "-c",
+        cfg.to_str().unwrap(),
+        "--ssh-config",
+        tb.ssh_config().to_str().unwrap(),
+        "run",
+        "web",
+        "--",
+        "hostname; id -un",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "h2\nroot\n");
+}
+
+/// Heals a host's link when dropped, whatever happened.
+struct Heal<'a>(&'a common::Testbed, &'static str);
+impl Drop for Heal<'_> {
+    fn drop(&mut self) {
+        self.0.script(&["heal", self.1]);
+    }
+}
+
+#[test]
+fn proxy_jump_reaches_a_host_whose_direct_route_is_down() {
+    let Some(tb) = testbed() else { return };
+    let _lock = lock_host("h4");
+    tb.script(&["cut", "h4"]);
+    let _heal = Heal(tb, "h4");
+    let body = format!(
+        "[ssh]\nconnect_timeout_secs = 2\n\n{}{}[hosts.inner]\naddress = \"{}\"\nuser = \"root\"\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\nproxy_jump = \"h1\"\n",
+        tb.host_block("h1", "h1"),
+        tb.host_block("h4", "h4"),
+        tb.private_addr("h4"),
+        tb.key("id_ed25519").display(),
+        tb.known_hosts().display()
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let c = cfg.to_str().unwrap();
+
+    let out = raijin(&["-c", c, "run", "h4", "--", "true"]);
+    assert_eq!(out.status.code(), Some(255), "direct route must be down");
+
+    let out = raijin(&["-c", c, "run", "inner", "--", "hostname"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "h4\n");
+
+    // The same through an ssh_config alias with ProxyJump.
+    let (_d2, cfg2) = tb.temp_config("[hosts.inner]\naddress = \"tb-h4-via-h1\"\n");
+    let out = raijin(&[
+        "-c",
+        cfg2.to_str().unwrap(),
+        "--ssh-config",
+        tb.ssh_config().to_str().unwrap(),
+        "run",
+        "inner",
+        "--",
+        "hostname",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "h4\n");
+}
+
+#[allow(clippy::await_holding_lock)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_cut_mid_command_fails_within_bound_then_reconnects() {
+    let Some(tb) = testbed() else { return };
+    let _lock = lock_host("h4");
+    let (_d, cfg) = tb.temp_config(&format!(
+        "[ssh]\nconnect_timeout_secs = 3\n\n{}",
+        tb.host_block("h4", "h4")
+    ));
+    let engine = engine(&cfg);
+    let session = engine.session("h4").unwrap();
+    let mut status = session.status();
+    let supervisor = session.supervise(Duration::from_secs(1));
+    session.connect().await.expect("connect");
+
+    let s = session.clone();
+    let running = tokio::spawn(async move { s.exec("echo started; sleep 120").await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    tb.script(&["cut", "h4"]);
+    let _heal = Heal(tb, "h4");
+    let cut_at = Instant::now();
+    let result = running.await.unwrap();
+    let took = cut_at.elapsed();
+    println!("in-flight command failed {took:?} after the cut: {result:?}");
+    match result {
+        Err(SshError::Disconnected { host, reason }) => {
+            assert_eq!(host, "h4");
+            assert!(!reason.is_empty());
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    assert!(took <= Duration::from_secs(15), "took {took:?}");
+    let msg = format!(
+        "{}",
+        SshError::Disconnected {
+            host: "h4".into(),
+            reason: "x".into()
+        }
+    );
+    assert!(msg.starts_with("h4: connection lost"));
+
+    // The status shows the drop, then the supervisor reconnects once healed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !matches!(
+        status.borrow_and_update().state,
+        LinkState::Reconnecting { .. }
+    ) {
+        assert!(Instant::now() < deadline, "no Reconnecting state");
+        let _ = tokio::time::timeout(Duration::from_secs(1), status.changed()).await;
+    }
+    tb.script(&["heal", "h4"]);
+    let healed_at = Instant::now();
+    let deadline = healed_at + Duration::from_secs(45);
+    while status.borrow_and_update().state != LinkState::Connected {
+        assert!(
+            Instant::now() < deadline,
+            "did not reconnect: {:?}",
+            status.borrow().state
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(1), status.changed()).await;
+    }
+    println!("reconnected {:?} after the heal", healed_at.elapsed());
+    let out = session
+        .exec("hostname")
+        .await
+        .expect("exec after reconnect");
+    assert_eq!(out.stdout_str(), "h4\n");
+    assert_eq!(session.connections_opened(), 2);
+    supervisor.abort();
+}
