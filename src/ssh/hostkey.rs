@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use russh::keys::Algorithm;
 use russh::keys::ssh_key::{HashAlg, PublicKey};
-use russh::keys::{Algorithm, known_hosts};
 
 /// What the known_hosts files say about a presented key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,9 +62,34 @@ pub fn verify(host: &str, port: u16, key: &PublicKey, files: &[PathBuf]) -> Verd
     changed.unwrap_or(Verdict::Unknown)
 }
 
-/// Records a newly accepted key in `file` (created if missing).
+/// Records a newly accepted key in `file` (created, with its directory, if
+/// missing), as `host key` or `[host]:port key`, like OpenSSH.
 pub fn learn(host: &str, port: u16, key: &PublicKey, file: &Path) -> std::io::Result<()> {
-    known_hosts::learn_known_hosts_path(host, port, key, file).map_err(std::io::Error::other)
+    use std::io::Write as _;
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let existing = std::fs::read(file).unwrap_or_default();
+    let entry = if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    };
+    let key_text = key.to_openssh().map_err(std::io::Error::other)?;
+    let mut key_fields = key_text.split_whitespace();
+    let (Some(alg), Some(b64)) = (key_fields.next(), key_fields.next()) else {
+        return Err(std::io::Error::other("cannot encode the host key"));
+    };
+    let sep = if existing.is_empty() || existing.ends_with(b"\n") {
+        ""
+    } else {
+        "\n"
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    writeln!(f, "{sep}{entry} {alg} {b64}")
 }
 
 /// Key algorithms recorded for this host, most preferred first. OpenSSH asks

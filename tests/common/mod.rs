@@ -54,13 +54,27 @@ impl Testbed {
 
     /// OpenSSH into a host as root (independent of raijin), returning stdout.
     pub fn ssh(&self, host: &str, cmd: &str) -> String {
+        self.ssh_with(host, cmd, &[])
+    }
+
+    /// OpenSSH ignoring host keys: only for repairing a host whose key a test changed.
+    pub fn ssh_repair(&self, host: &str, cmd: &str) -> String {
+        let opts = [
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ];
+        self.ssh_with(host, cmd, &opts)
+    }
+
+    fn ssh_with(&self, host: &str, cmd: &str, opts: &[&str]) -> String {
+        let config = self.ssh_config();
         let out = Command::new("ssh")
-            .args([
-                "-F",
-                &self.ssh_config().to_string_lossy(),
-                "-o",
-                "BatchMode=yes",
-            ])
+            .arg("-F")
+            .arg(&config)
+            .args(["-o", "BatchMode=yes"])
+            .args(opts)
             .arg(format!("tb-{host}"))
             .arg(cmd)
             .output()
