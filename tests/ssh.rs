@@ -478,3 +478,68 @@ async fn link_cut_mid_command_fails_within_bound_then_reconnects() {
     assert_eq!(session.connections_opened(), 2);
     supervisor.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdin_upload_arrives_intact() {
+    use sha2::Digest as _;
+    let Some(tb) = testbed() else { return };
+    let engine = engine(&tb.config());
+    let session = engine.session("h2").unwrap();
+    // 16 MiB of varied bytes through stdin; the host hashes what it received.
+    let data: Vec<u8> = (0..16u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let expected = hex::encode(sha2::Sha256::digest(&data));
+    let mut out = Vec::new();
+    let started = Instant::now();
+    let status = session
+        .exec_with(
+            "sha256sum | cut -d' ' -f1",
+            raijin::ssh::Stdin::Bytes(data.into()),
+            &mut |_, d| out.extend_from_slice(d),
+        )
+        .await
+        .expect("upload");
+    println!("16 MiB through stdin in {:?}", started.elapsed());
+    assert!(status.success());
+    assert_eq!(String::from_utf8_lossy(&out).trim(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_follows_resize_and_returns_the_exit_status() {
+    use raijin::ssh::PtyEvent;
+    let Some(tb) = testbed() else { return };
+    let engine = engine(&tb.config());
+    let session = engine.session("h2").unwrap();
+    let mut pty = session.open_pty(None, "xterm", 80, 24).await.expect("pty");
+
+    async fn read_until(pty: &mut raijin::ssh::PtyChannel, needle: &str) -> String {
+        let mut seen = String::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !seen.contains(needle) {
+            match tokio::time::timeout_at(deadline, pty.next()).await {
+                Ok(Some(PtyEvent::Output(b))) => seen.push_str(&String::from_utf8_lossy(&b)),
+                other => panic!("waiting for {needle:?}: {:?} after {seen:?}", other.is_ok()),
+            }
+        }
+        seen
+    }
+
+    pty.write(b"stty size; tty\n").await.unwrap();
+    let out = read_until(&mut pty, "/dev/pts/").await;
+    assert!(out.contains("24 80"), "{out}");
+    pty.resize(120, 40).await.unwrap();
+    pty.write(b"stty size\n").await.unwrap();
+    read_until(&mut pty, "40 120").await;
+    pty.write(b"exit 3\n").await.unwrap();
+    let mut status = None;
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(10), pty.next())
+        .await
+        .expect("exit in time")
+    {
+        if let PtyEvent::Exit(s) = ev {
+            status = Some(s);
+        }
+    }
+    assert_eq!(status.map(|s| s.code()), Some(3));
+}
