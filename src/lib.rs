@@ -4,6 +4,7 @@
 //! The engine (`config`, `ssh`, `engine`) knows nothing of terminals; the
 //! faces (`cli`, and the console) drive it and render what it reports.
 
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -149,15 +149,15 @@ fn hosts(
             );
         }
         let Some(h) = entry.as_table() else { continue };
-        if let Some(address) = filled(h.str("address")) {
-            if let Err(p) = rules::check_address(address.value) {
-                report(cx, address.at, &address.path, p);
-            }
+        if let Some(address) = filled(h.str("address"))
+            && let Err(p) = rules::check_address(address.value)
+        {
+            report(cx, address.at, &address.path, p);
         }
-        if let Some(user) = filled(h.str("user")) {
-            if let Err(p) = rules::check_login_user(user.value) {
-                report(cx, user.at, &user.path, p);
-            }
+        if let Some(user) = filled(h.str("user"))
+            && let Err(p) = rules::check_login_user(user.value)
+        {
+            report(cx, user.at, &user.path, p);
         }
         if let Some(jump) = filled(h.str("proxy_jump")) {
             jumps.push((entry.key, jump));
@@ -360,25 +360,25 @@ fn app(
         .map(|p| processes(cx, &p))
         .unwrap_or_default();
 
-    if let Some(kind @ (AppKind::Binary | AppKind::Python)) = kind {
-        if processes.is_empty() {
-            let message = format!("a `{kind}` app needs at least one process");
-            match a.get("processes") {
-                None => cx.error(
-                    a.at,
-                    &a.path,
-                    message,
-                    Some(format!("add [{}.processes.web] with a `command`", a.path)),
-                ),
-                Some(p) if p.as_table().is_some_and(|t| t.entries().is_empty()) => cx.error(
-                    p.key_at,
-                    &p.path,
-                    message,
-                    Some(format!("add [{}.web] with a `command`", p.path)),
-                ),
-                // Not a table, or only broken entries: already reported.
-                Some(_) => {}
-            }
+    if let Some(kind @ (AppKind::Binary | AppKind::Python)) = kind
+        && processes.is_empty()
+    {
+        let message = format!("a `{kind}` app needs at least one process");
+        match a.get("processes") {
+            None => cx.error(
+                a.at,
+                &a.path,
+                message,
+                Some(format!("add [{}.processes.web] with a `command`", a.path)),
+            ),
+            Some(p) if p.as_table().is_some_and(|t| t.entries().is_empty()) => cx.error(
+                p.key_at,
+                &p.path,
+                message,
+                Some(format!("add [{}.web] with a `command`", p.path)),
+            ),
+            // Not a table, or only broken entries: already reported.
+            Some(_) => {}
         }
     }
 
@@ -579,10 +579,10 @@ fn processes(cx: &mut Cx<'_>, p: &TableRef<'_>) -> BTreeMap<String, ProcessConfi
         let socket = t.str("socket");
         let timer = t.str("timer");
         let replicas = t.int("replicas");
-        if let Some(s) = filled(socket.clone()) {
-            if let Err(problem) = rules::check_socket(s.value) {
-                report(cx, s.at, &s.path, problem);
-            }
+        if let Some(s) = filled(socket.clone())
+            && let Err(problem) = rules::check_socket(s.value)
+        {
+            report(cx, s.at, &s.path, problem);
         }
         if let (Some(_), Some(timer)) = (&socket, &timer) {
             cx.error(
@@ -633,16 +633,16 @@ fn proxy(
     processes: &BTreeMap<String, ProcessConfig>,
 ) -> ProxyConfig {
     let domain = p.str("domain");
-    if let Some(d) = filled(domain.clone()) {
-        if let Err(problem) = rules::check_domain(d.value) {
-            report(cx, d.at, &d.path, problem);
-        }
+    if let Some(d) = filled(domain.clone())
+        && let Err(problem) = rules::check_domain(d.value)
+    {
+        report(cx, d.at, &d.path, problem);
     }
     let health_path = p.str("health_path");
-    if let Some(h) = filled(health_path.clone()) {
-        if let Err(problem) = rules::check_health_path(h.value) {
-            report(cx, h.at, &h.path, problem);
-        }
+    if let Some(h) = filled(health_path.clone())
+        && let Err(problem) = rules::check_health_path(h.value)
+    {
+        report(cx, h.at, &h.path, problem);
     }
     let process = p.str("process");
     let port = p.int("port");
@@ -711,18 +711,18 @@ fn proxy(
                     );
                 }
                 let socket_port = target.socket.as_deref().and_then(rules::socket_port);
-                if let (Some(sp), Some(port)) = (socket_port, &port) {
-                    if i64::from(sp) != port.value {
-                        cx.warning(
-                            port.at,
-                            &port.path,
-                            format!(
-                                "`port` is {} but process `{}` listens on socket port {sp}",
-                                port.value, proc_name.value
-                            ),
-                            Some(format!("set `port = {sp}`")),
-                        );
-                    }
+                if let (Some(sp), Some(port)) = (socket_port, &port)
+                    && i64::from(sp) != port.value
+                {
+                    cx.warning(
+                        port.at,
+                        &port.path,
+                        format!(
+                            "`port` is {} but process `{}` listens on socket port {sp}",
+                            port.value, proc_name.value
+                        ),
+                        Some(format!("set `port = {sp}`")),
+                    );
                 }
             }
         }

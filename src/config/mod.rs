@@ -95,10 +95,10 @@ fn syntax_error(cx: &mut tree::Cx<'_>, err: &toml_edit::TomlError) {
     let span = err.span();
     let at = span.as_ref().map_or(cx.text.len(), |s| s.start);
     let mut message = err.message().trim().to_string();
-    if message == "duplicate key" {
-        if let Some(key) = span.and_then(|s| cx.text.get(s)).filter(|k| !k.is_empty()) {
-            message = format!("duplicate key `{key}`");
-        }
+    if message == "duplicate key"
+        && let Some(key) = span.and_then(|s| cx.text.get(s)).filter(|k| !k.is_empty())
+    {
+        message = format!("duplicate key `{key}`");
     }
     cx.error(at, "", format!("invalid TOML: {message}"), None);
 }
