@@ -7,7 +7,10 @@
 pub mod bundle;
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod engine;
 pub mod logging;
+pub mod remote;
+pub mod secrets;
 pub mod ssh;
 pub mod util;

@@ -2,6 +2,7 @@
 //! terminal, JSON with `--json`, meaningful exit codes.
 
 mod hosts;
+mod pipeline;
 mod prompt;
 mod run;
 
@@ -68,6 +69,18 @@ pub enum Command {
     Hosts(hosts::HostsArgs),
     /// Run a command on a host over its SSH connection; exits with its code
     Run(run::RunArgs),
+    /// Prepare hosts for raijin
+    #[command(subcommand)]
+    Host(pipeline::HostCommand),
+    /// Build, push only what hosts lack, install and activate an app, with a
+    /// health gate and automatic revert
+    Deploy(pipeline::DeployArgs),
+    /// Activate a kept release again: no build, no upload
+    Rollback(pipeline::RollbackArgs),
+    /// Kept releases per host: version, commit, when, by whom, current, bad
+    History(pipeline::HistoryArgs),
+    /// Current version and unit states per app and host; flags drift
+    Status(pipeline::StatusArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -133,6 +146,11 @@ pub fn main() -> ExitCode {
         match cli.command {
             Some(Command::Hosts(args)) => hosts::run(&engine, args).await,
             Some(Command::Run(args)) => run::run(&engine, args).await,
+            Some(Command::Host(cmd)) => pipeline::host(&engine, cmd).await,
+            Some(Command::Deploy(args)) => pipeline::deploy(&engine, args).await,
+            Some(Command::Rollback(args)) => pipeline::rollback(&engine, args).await,
+            Some(Command::History(args)) => pipeline::history(&engine, args).await,
+            Some(Command::Status(args)) => pipeline::status(&engine, args).await,
             Some(Command::Config(_)) | None => ExitCode::SUCCESS,
         }
     })

@@ -2,6 +2,7 @@
 //! answers requests from the faces. It never draws; faces render what it
 //! returns and the events it reports.
 
+pub mod events;
 pub mod facts;
 
 use std::collections::BTreeMap;

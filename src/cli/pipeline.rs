@@ -1,0 +1,509 @@
+//! `raijin deploy | rollback | history | status | host bootstrap`: the
+//! pipeline's headless face. Events print as lines (with progress bars on a
+//! terminal) or as JSON lines with `--json`; exit code 1 if any host failed.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::deploy::{self, DeployRequest, Report, RollbackRequest, inspect, remote::Remote};
+use crate::engine::Engine;
+use crate::engine::events::{Event, Events};
+use crate::remote::Layout;
+use crate::ssh::OutputKind;
+use crate::util::human_bytes;
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    /// App name from the configuration
+    pub app: String,
+    /// Deploy to this host only (repeatable) [default: all of the app's hosts]
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Version id [default: the app's version source; git describe]
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print events and the report as JSON lines
+    #[arg(long)]
+    pub json: bool,
+    /// Wait up to SECS for another deploy's lock instead of failing
+    #[arg(long, value_name = "SECS")]
+    pub lock_wait: Option<u64>,
+    /// Break a stale lock left by an interrupted deploy
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RollbackArgs {
+    pub app: String,
+    /// Version to go back to [default: the previous good release on each host]
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_name = "SECS")]
+    pub lock_wait: Option<u64>,
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    pub app: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// App name [default: every app]
+    pub app: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HostCommand {
+    /// Prepare a host: raijin group, /opt/raijin, sudo rule for the deploy user,
+    /// Caddy importing raijin's sites; checks that Caddy runs
+    Bootstrap { host: String },
+}
+
+fn confirm(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return true;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+/// Prints events as they arrive: JSON lines, or human lines with progress bars.
+async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>, json: bool) {
+    let tty = std::io::stderr().is_terminal();
+    let mut last_pct: std::collections::HashMap<String, u64> = Default::default();
+    while let Some(e) = rx.recv().await {
+        if json {
+            if let Ok(s) = serde_json::to_string(&e) {
+                println!("{s}");
+            }
+            continue;
+        }
+        let tag = |h: &Option<String>| match h {
+            Some(h) => format!("[{h}] "),
+            None => String::new(),
+        };
+        let line = match &e {
+            Event::StepStarted { host, step, detail } => Some(format!(
+                "{}{:<8} {}",
+                tag(host),
+                step.name(),
+                detail.clone().unwrap_or_else(|| "…".into())
+            )),
+            Event::Progress {
+                host,
+                step,
+                done,
+                total,
+            } => {
+                let pct = if *total == 0 { 100 } else { done * 100 / total };
+                let key = format!("{host:?}{step:?}");
+                let prev = last_pct.insert(key, pct);
+                // Every 10% on a terminal, start and end otherwise.
+                let show = if tty {
+                    prev.is_none_or(|p| pct / 10 != p / 10)
+                } else {
+                    pct == 100 || prev.is_none()
+                };
+                show.then(|| {
+                    let filled = (pct / 5) as usize;
+                    format!(
+                        "{}{:<8} [{}{}] {pct:>3}% {} / {}",
+                        tag(host),
+                        step.name(),
+                        "#".repeat(filled),
+                        ".".repeat(20 - filled),
+                        human_bytes(*done),
+                        human_bytes(*total)
+                    )
+                })
+            }
+            Event::Output {
+                host,
+                step,
+                stream,
+                line,
+            } => Some(format!(
+                "{}{:<8} {} {line}",
+                tag(host),
+                step.name(),
+                if *stream == OutputKind::Stderr {
+                    "!"
+                } else {
+                    "|"
+                }
+            )),
+            Event::StepFinished {
+                host,
+                step,
+                elapsed_ms,
+                detail,
+            } => Some(format!(
+                "{}{:<8} done in {:.2}s{}",
+                tag(host),
+                step.name(),
+                *elapsed_ms as f64 / 1000.0,
+                detail
+                    .as_ref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            )),
+            Event::StepFailed {
+                host,
+                step,
+                error,
+                journal,
+            } => {
+                let mut s = format!("{}{:<8} FAILED: {error}", tag(host), step.name());
+                for j in journal {
+                    s.push_str(&format!("\n{}    journal | {j}", tag(host)));
+                }
+                Some(s)
+            }
+            Event::HostDone {
+                host, ok, summary, ..
+            } => Some(format!(
+                "[{host}] {} {summary}",
+                if *ok { "OK" } else { "FAILED" }
+            )),
+        };
+        if let Some(l) = line {
+            eprintln!("{l}");
+        }
+    }
+}
+
+fn print_report(report: &Report, json: bool, verb: &str) {
+    if json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            event: &'static str,
+            #[serde(flatten)]
+            report: &'a Report,
+        }
+        if let Ok(s) = serde_json::to_string(&Out {
+            event: "report",
+            report,
+        }) {
+            println!("{s}");
+        }
+        return;
+    }
+    println!("{verb} {} {}:", report.app, report.version);
+    for h in &report.hosts {
+        match &h.error {
+            None => println!(
+                "  {:<10} ok      {}{} in {:.2}s, sent {}",
+                h.host,
+                h.from_version
+                    .as_ref()
+                    .map(|f| format!("{f} → "))
+                    .unwrap_or_default(),
+                h.version,
+                h.elapsed_ms as f64 / 1000.0,
+                human_bytes(h.bytes_sent)
+            ),
+            Some(e) => println!("  {:<10} FAILED  {e}", h.host),
+        }
+    }
+}
+
+/// Run an operation with events printed, releasing locks on Ctrl-C.
+async fn run_with_events<'a, F>(
+    engine: &Engine,
+    app: &str,
+    hosts: &[String],
+    json: bool,
+    op: F,
+) -> Option<anyhow::Result<Report>>
+where
+    F: FnOnce(
+        Events,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = anyhow::Result<Report>> + Send + 'a>,
+    >,
+{
+    let (events, rx) = Events::channel();
+    let printer = tokio::spawn(print_events(rx, json));
+    let result = tokio::select! {
+        r = op(events) => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    if result.is_none() {
+        eprintln!("interrupted: releasing the deploy locks");
+        deploy::unlock(engine, app, hosts).await;
+    }
+    let _ = printer.await;
+    result
+}
+
+fn finish(result: Option<anyhow::Result<Report>>, json: bool, verb: &str) -> ExitCode {
+    match result {
+        None => ExitCode::from(130),
+        Some(Err(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+        Some(Ok(report)) => {
+            print_report(&report, json, verb);
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+pub async fn deploy(engine: &Engine, args: DeployArgs) -> ExitCode {
+    let hosts = match deploy::app(engine, &args.app).and_then(|a| deploy::hosts_for(a, &args.hosts))
+    {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
+    if !args.yes
+        && !confirm(&format!(
+            "Deploy {} {}to {}?",
+            args.app,
+            args.version
+                .as_ref()
+                .map(|v| format!("{v} "))
+                .unwrap_or_default(),
+            hosts.join(", ")
+        ))
+    {
+        eprintln!("cancelled");
+        return ExitCode::FAILURE;
+    }
+    let req = DeployRequest {
+        app: args.app.clone(),
+        hosts: hosts.clone(),
+        version: args.version.clone(),
+        lock_wait: args.lock_wait.map(Duration::from_secs),
+        force_unlock: args.force_unlock,
+    };
+    let result = run_with_events(engine, &args.app, &hosts, args.json, |events| {
+        Box::pin(async move { deploy::deploy(engine, req, &events).await })
+    })
+    .await;
+    finish(result, args.json, "deploy")
+}
+
+pub async fn rollback(engine: &Engine, args: RollbackArgs) -> ExitCode {
+    let hosts = match deploy::app(engine, &args.app).and_then(|a| deploy::hosts_for(a, &args.hosts))
+    {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
+    if !args.yes
+        && !confirm(&format!(
+            "Roll {} back to {} on {}?",
+            args.app,
+            args.to.as_deref().unwrap_or("the previous release"),
+            hosts.join(", ")
+        ))
+    {
+        eprintln!("cancelled");
+        return ExitCode::FAILURE;
+    }
+    let req = RollbackRequest {
+        app: args.app.clone(),
+        hosts: hosts.clone(),
+        to: args.to.clone(),
+        lock_wait: args.lock_wait.map(Duration::from_secs),
+        force_unlock: args.force_unlock,
+    };
+    let result = run_with_events(engine, &args.app, &hosts, args.json, |events| {
+        Box::pin(async move { deploy::rollback(engine, req, &events).await })
+    })
+    .await;
+    finish(result, args.json, "rollback")
+}
+
+pub async fn history(engine: &Engine, args: HistoryArgs) -> ExitCode {
+    let app = match deploy::app(engine, &args.app) {
+        Ok(a) => a.clone(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
+    let layout = Layout::new(&app.name);
+    let jobs = app.hosts.iter().map(|h| {
+        let layout = &layout;
+        async move {
+            let r = Remote::new(h, engine.session(h)?);
+            inspect::host_history(&r, layout).await
+        }
+    });
+    let results = futures::future::join_all(jobs).await;
+    let mut failed = false;
+    let mut all = Vec::new();
+    for (h, res) in app.hosts.iter().zip(results) {
+        match res {
+            Ok(hist) => all.push(hist),
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {h}: {e:#}");
+            }
+        }
+    }
+    if args.json {
+        if let Ok(s) = serde_json::to_string_pretty(&all) {
+            println!("{s}");
+        }
+    } else {
+        for hist in &all {
+            println!("{}:", hist.host);
+            if hist.releases.is_empty() {
+                println!("  (no releases)");
+            }
+            for r in &hist.releases {
+                println!(
+                    "  {} {:<24} {:<14} {:<22} {}{}",
+                    if r.current { "*" } else { " " },
+                    r.version,
+                    r.commit.as_deref().unwrap_or("-"),
+                    r.deployed_at,
+                    r.by,
+                    if r.bad { "  BAD" } else { "" }
+                );
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub async fn status(engine: &Engine, args: StatusArgs) -> ExitCode {
+    let apps: Vec<_> = match &args.app {
+        Some(a) => match deploy::app(engine, a) {
+            Ok(a) => vec![a.clone()],
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(super::EXIT_CONFIG);
+            }
+        },
+        None => engine.config.apps.values().cloned().collect(),
+    };
+    #[derive(Serialize)]
+    struct AppStatus {
+        app: String,
+        hosts: Vec<inspect::HostStatus>,
+    }
+    let mut out = Vec::new();
+    for app in &apps {
+        let layout = Layout::new(&app.name);
+        let jobs = app.hosts.iter().map(|h| {
+            let layout = &layout;
+            async move {
+                match engine.session(h) {
+                    Ok(s) => inspect::host_status(&Remote::new(h, s), layout).await,
+                    Err(e) => inspect::HostStatus {
+                        host: h.clone(),
+                        error: Some(e.to_string()),
+                        ..Default::default()
+                    },
+                }
+            }
+        });
+        out.push(AppStatus {
+            app: app.name.clone(),
+            hosts: futures::future::join_all(jobs).await,
+        });
+    }
+    let failed = out.iter().flat_map(|a| &a.hosts).any(|h| h.error.is_some());
+    if args.json {
+        if let Ok(s) = serde_json::to_string_pretty(&out) {
+            println!("{s}");
+        }
+    } else {
+        for a in &out {
+            println!("{}:", a.app);
+            for h in &a.hosts {
+                if let Some(e) = &h.error {
+                    println!("  {:<10} error: {e}", h.host);
+                    continue;
+                }
+                println!(
+                    "  {:<10} {}",
+                    h.host,
+                    h.current.as_deref().unwrap_or("(not deployed)")
+                );
+                for u in &h.units {
+                    println!(
+                        "      {:<32} {}/{} since {}",
+                        u.unit, u.active, u.sub, u.since
+                    );
+                }
+                for d in &h.drift {
+                    println!("      DRIFT: {d}");
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub async fn host(engine: &Engine, cmd: HostCommand) -> ExitCode {
+    let HostCommand::Bootstrap { host } = cmd;
+    let session = match engine.session(&host) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+    };
+    let user = session.target().user.clone();
+    let r = Remote::new(&host, session);
+    match r
+        .script("bootstrapping the host", &deploy::scripts::bootstrap(&user))
+        .await
+    {
+        Ok(out) => {
+            println!("{host}: ready for raijin (deploy user {user})");
+            print!("{}", out.stdout_str());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Planning a deploy: which hosts, which version id, who is deploying, and
+//! the app's environment file.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+use crate::config::{AppConfig, Config, VersionSource};
+use crate::remote::layout::validate_version;
+
+/// The version id and the commit it came from (when known).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    pub id: String,
+    pub commit: Option<String>,
+}
+
+/// Resolve the version: `--version`, else the app's version source.
+pub fn version(
+    app: &AppConfig,
+    project_dir: &Path,
+    explicit: Option<&str>,
+) -> anyhow::Result<Version> {
+    let commit = git(project_dir, &["rev-parse", "--short=12", "HEAD"]).ok();
+    let id = match (explicit, &app.version_source) {
+        (Some(v), _) => v.to_string(),
+        (None, VersionSource::Fixed(v)) => v.clone(),
+        (None, VersionSource::Command(cmd)) => {
+            let out = Command::new("sh")
+                .args(["-c", cmd])
+                .current_dir(project_dir)
+                .output()
+                .with_context(|| format!("running the version command `{cmd}`"))?;
+            if !out.status.success() {
+                bail!(
+                    "the version command `{cmd}` failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        }
+        (None, VersionSource::Git) => git(project_dir, &["describe", "--always", "--dirty", "--tags"])
+            .with_context(|| {
+                format!(
+                    "cannot derive a version from git in {} (set `version` for app {} or pass --version)",
+                    project_dir.display(),
+                    app.name
+                )
+            })?,
+    };
+    validate_version(&id).map_err(|e| anyhow::anyhow!("version `{id}`: {e}"))?;
+    Ok(Version { id, commit })
+}
+
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("running git")?;
+    if !out.status.success() {
+        bail!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `user@machine`, for locks, audit lines and history.
+pub fn deployer() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            Command::new("id")
+                .arg("-un")
+                .output()
+                .ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .filter(|u| !u.is_empty())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
+}
+
+/// The directory build commands and relative paths are relative to.
+pub fn project_dir(config: &Config) -> std::path::PathBuf {
+    config
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+/// The app's environment file contents (systemd EnvironmentFile syntax):
+/// `env_file` lines, then `[apps.X.env]`, then RAIJIN_APP / RAIJIN_VERSION.
+/// Secret references are resolved by `resolve` before anything is built.
+pub fn env_file(
+    app: &AppConfig,
+    version: &str,
+    resolve: &dyn Fn(&str, &str) -> anyhow::Result<String>,
+) -> anyhow::Result<String> {
+    let mut vars: Vec<(String, String)> = Vec::new();
+    if let Some(path) = &app.env_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("app {}: reading env_file {}", app.name, path.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            let Some((k, v)) = line.split_once('=') else {
+                bail!("{}:{}: expected KEY=value", path.display(), n + 1);
+            };
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+                .unwrap_or(v);
+            vars.push((k.trim().to_string(), v.to_string()));
+        }
+    }
+    for (k, v) in &app.env {
+        vars.push((k.clone(), v.clone()));
+    }
+    let mut out = String::new();
+    for (k, v) in vars {
+        let value = resolve(&k, &v)?;
+        out.push_str(&format!("{k}={}\n", env_quote(&value)));
+    }
+    out.push_str(&format!("RAIJIN_APP={}\n", env_quote(&app.name)));
+    out.push_str(&format!("RAIJIN_VERSION={}\n", env_quote(version)));
+    Ok(out)
+}
+
+/// Double-quote a value for a systemd EnvironmentFile.
+fn env_quote(v: &str) -> String {
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('"');
+    for c in v.chars() {
+        match c {
+            '"' | '\\' | '$' | '`' => {
+                s.push('\\');
+                s.push(c);
+            }
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_are_quoted_for_systemd() {
+        assert_eq!(env_quote("plain"), "\"plain\"");
+        assert_eq!(env_quote("a\"b$c\\d"), "\"a\\\"b\\$c\\\\d\"");
+    }
+}

@@ -1,0 +1,11 @@
+//! The remote side of an app: where it lives on a host (`layout`), the hardened
+//! systemd units that run its processes (`units`) and the Caddy site in front of it
+//! (`caddy`). Pure rendering: nothing here talks to a host.
+
+pub mod caddy;
+pub mod layout;
+pub mod units;
+
+pub use caddy::{caddy_main_config_snippet, render_site};
+pub use layout::{Layout, validate_version};
+pub use units::{UnitFile, render_units, unit_instances};

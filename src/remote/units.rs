@@ -1,0 +1,944 @@
+//! The systemd units of an app, rendered from its configuration: one hardened service
+//! per process (a template `APP-PROC@.service` when it has replicas), plus a `.socket`
+//! for socket activation or a `.timer` for a scheduled job.
+//!
+//! Output is deterministic (processes in name order, fixed line order), so the deploy
+//! can compare what it renders with what a host has to detect drift.
+//!
+//! # How a process command runs
+//!
+//! systemd wants an absolute path (or a name on its own search path) as the executable
+//! of `ExecStart=`, and parses the rest of the line with its own quoting, `%`
+//! specifiers and `$VAR` expansion. A command such as `./hello serve --port $PORT` is
+//! neither. So every command is handed, unchanged, to `/bin/sh -c` as one argument,
+//! escaped so that systemd passes it through byte for byte (`\` `"` `%` `$` and control
+//! characters escaped inside a double-quoted word). The shell then does what a user
+//! expects from a command line: `./x` resolves against the working directory (the
+//! `current` release), `$PORT` expands from the environment (including the env files),
+//! and quotes, redirections and pipelines work.
+//!
+//! For a simple command the script is `exec COMMAND` (after any leading `VAR=value`
+//! words), so the program replaces the shell, is the service's main process and gets
+//! SIGTERM on stop (`KillMode=mixed`: SIGTERM to it, SIGKILL to leftovers after
+//! `TimeoutStopSec`). A compound command (`a && b`, `a; b`, a pipeline, `$(...)`, a
+//! shell keyword first) cannot be prefixed with `exec`; it runs as written and the
+//! unit uses `KillMode=control-group` instead, so SIGTERM reaches every process of the
+//! command and not just the shell.
+//!
+//! `WorkingDirectory=` is the `current` link, resolved when a service starts: after
+//! `current` is flipped, a restart runs the new release. Placeholders in commands (such
+//! as `{release}`) are not replaced here; the shell sees them as plain text.
+
+use std::fmt::Write as _;
+
+use super::layout::Layout;
+use crate::config::{AppConfig, AppKind, ProcessConfig};
+
+/// `PATH` of python apps after the venv's `bin`: Debian's default for services.
+const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// One unit file: its name (`hello-web.service`) and its full contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFile {
+    pub name: String,
+    pub contents: String,
+}
+
+/// How one process is run by systemd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessShape {
+    /// `APP-PROC.service`, running all the time.
+    Service,
+    /// `APP-PROC@.service` with instances `APP-PROC@1` .. `APP-PROC@N`.
+    Replicas(u32),
+    /// `APP-PROC.socket` starting `APP-PROC.service` on the first connection.
+    Socket,
+    /// `APP-PROC.timer` starting the one-shot `APP-PROC.service`.
+    Timer,
+}
+
+impl ProcessShape {
+    /// A timer wins over a socket, which wins over replicas (the configuration
+    /// allows at most one of them).
+    pub fn of(process: &ProcessConfig) -> ProcessShape {
+        if process.timer.is_some() {
+            ProcessShape::Timer
+        } else if process.socket.is_some() {
+            ProcessShape::Socket
+        } else if process.replicas > 1 {
+            ProcessShape::Replicas(process.replicas)
+        } else {
+            ProcessShape::Service
+        }
+    }
+}
+
+/// `APP-PROC`: the stem of every unit of a process.
+pub fn unit_stem(app: &str, process: &str) -> String {
+    format!("{app}-{process}")
+}
+
+/// The name of a process's service, `APP-PROC.service`, or of instance N of a process
+/// with replicas, `APP-PROC@N.service`.
+pub fn service_name(app: &str, process: &str, instance: Option<u32>) -> String {
+    match instance {
+        Some(n) => format!("{}@{n}.service", unit_stem(app, process)),
+        None => format!("{}.service", unit_stem(app, process)),
+    }
+}
+
+/// The units to enable and start for the app, in process-name order: the service of
+/// an always-running process, each instance `APP-PROC@N.service` of one with replicas,
+/// the `.socket` of a socket-activated one and the `.timer` of a scheduled one (never
+/// their services: systemd starts those).
+pub fn unit_instances(app: &AppConfig) -> Vec<String> {
+    let mut names = Vec::new();
+    for process in app.processes.values() {
+        let stem = unit_stem(&app.name, &process.name);
+        match ProcessShape::of(process) {
+            ProcessShape::Service => names.push(service_name(&app.name, &process.name, None)),
+            ProcessShape::Replicas(n) => {
+                names.extend((1..=n).map(|i| service_name(&app.name, &process.name, Some(i))));
+            }
+            ProcessShape::Socket => names.push(format!("{stem}.socket")),
+            ProcessShape::Timer => names.push(format!("{stem}.timer")),
+        }
+    }
+    names
+}
+
+/// Every unit file of the app, in process-name order; for each process its service
+/// first, then its socket or timer.
+pub fn render_units(app: &AppConfig, layout: &Layout) -> Vec<UnitFile> {
+    let mut units = Vec::new();
+    for process in app.processes.values() {
+        let stem = unit_stem(&app.name, &process.name);
+        let shape = ProcessShape::of(process);
+        let service = match shape {
+            ProcessShape::Replicas(_) => format!("{stem}@.service"),
+            _ => format!("{stem}.service"),
+        };
+        units.push(UnitFile {
+            contents: render_service(app, process, shape, layout),
+            name: service,
+        });
+        match (shape, &process.socket, &process.timer) {
+            (ProcessShape::Socket, Some(listen), _) => units.push(UnitFile {
+                name: format!("{stem}.socket"),
+                contents: render_socket(app, process, listen),
+            }),
+            (ProcessShape::Timer, _, Some(calendar)) => units.push(UnitFile {
+                name: format!("{stem}.timer"),
+                contents: render_timer(app, process, calendar),
+            }),
+            _ => {}
+        }
+    }
+    units
+}
+
+fn header(out: &mut String, app: &AppConfig, process: &ProcessConfig) {
+    let _ = writeln!(
+        out,
+        "# Managed by raijin: app {}, process {}. Changes are overwritten on deploy.",
+        app.name, process.name
+    );
+}
+
+fn render_service(
+    app: &AppConfig,
+    process: &ProcessConfig,
+    shape: ProcessShape,
+    layout: &Layout,
+) -> String {
+    let stem = unit_stem(&app.name, &process.name);
+    let (script, execs) = shell_script(&process.command);
+    let mut s = String::new();
+    header(&mut s, app, process);
+
+    s.push_str("\n[Unit]\n");
+    let instance = if matches!(shape, ProcessShape::Replicas(_)) {
+        " (instance %i)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        s,
+        "Description=raijin: {}, process {}{instance}",
+        app.name, process.name
+    );
+    s.push_str("After=network.target\n");
+    if shape == ProcessShape::Socket {
+        let _ = writeln!(s, "Requires={stem}.socket");
+        let _ = writeln!(s, "After={stem}.socket");
+    }
+    s.push_str("StartLimitIntervalSec=0\n");
+
+    s.push_str("\n[Service]\n");
+    if shape == ProcessShape::Timer {
+        s.push_str("Type=oneshot\n");
+        // A job may run longer than the default start timeout of 90 s.
+        s.push_str("TimeoutStartSec=infinity\n");
+    } else {
+        s.push_str("Type=simple\n");
+    }
+    let _ = writeln!(s, "User={}", app.user);
+    let _ = writeln!(s, "Group={}", app.user);
+    let _ = writeln!(s, "WorkingDirectory={}", layout.current_link());
+    let _ = writeln!(s, "EnvironmentFile=-{}", layout.env_file());
+    let _ = writeln!(s, "EnvironmentFile=-{}", layout.secrets_env_file());
+    if app.kind == AppKind::Python {
+        let _ = writeln!(
+            s,
+            "Environment=PATH={}:{SYSTEM_PATH}",
+            layout.current_venv_bin()
+        );
+        s.push_str("Environment=PYTHONUNBUFFERED=1\n");
+    }
+    if matches!(shape, ProcessShape::Replicas(_)) {
+        s.push_str("Environment=RAIJIN_INSTANCE=%i\n");
+    }
+    let _ = writeln!(s, "ExecStart=/bin/sh -c {}", systemd_quote(&script));
+    if shape != ProcessShape::Timer {
+        s.push_str("Restart=on-failure\n");
+        s.push_str("RestartSec=1\n");
+    }
+    let _ = writeln!(
+        s,
+        "KillMode={}",
+        if execs { "mixed" } else { "control-group" }
+    );
+    s.push_str("TimeoutStopSec=10\n");
+    hardening(&mut s, app, layout);
+
+    if matches!(shape, ProcessShape::Service | ProcessShape::Replicas(_)) {
+        s.push_str("\n[Install]\nWantedBy=multi-user.target\n");
+    }
+    s
+}
+
+/// The sandbox of every service. `systemd-analyze security` (systemd 252) rates a
+/// service with it 1.1 "OK", binary and python apps alike; what remains exposed is the
+/// network (apps serve and call out over it), the host's root directory, the clock
+/// device `ProtectClock=` allows reading, and `UMask=0027` leaving files group-readable.
+/// `.install` is read-only to the app, its chunk store and `secrets.env` invisible
+/// (systemd reads the env files before it builds the sandbox).
+fn hardening(s: &mut String, app: &AppConfig, layout: &Layout) {
+    s.push_str("# Sandbox\n");
+    s.push_str("UMask=0027\n");
+    s.push_str("NoNewPrivileges=true\n");
+    s.push_str("CapabilityBoundingSet=\n");
+    s.push_str("AmbientCapabilities=\n");
+    s.push_str("ProtectSystem=strict\n");
+    s.push_str("ProtectHome=true\n");
+    let _ = writeln!(s, "ReadWritePaths={}", layout.app_dir());
+    let _ = writeln!(s, "ReadOnlyPaths={}", layout.install_dir());
+    let _ = writeln!(
+        s,
+        "InaccessiblePaths=-{} -{}",
+        layout.store_dir(),
+        layout.secrets_env_file()
+    );
+    s.push_str("PrivateTmp=true\n");
+    s.push_str("PrivateDevices=true\n");
+    s.push_str("DevicePolicy=closed\n");
+    s.push_str("PrivateUsers=true\n");
+    s.push_str("ProtectKernelTunables=true\n");
+    s.push_str("ProtectKernelModules=true\n");
+    s.push_str("ProtectKernelLogs=true\n");
+    s.push_str("ProtectControlGroups=true\n");
+    s.push_str("ProtectClock=true\n");
+    s.push_str("ProtectHostname=true\n");
+    s.push_str("ProtectProc=invisible\n");
+    s.push_str("ProcSubset=pid\n");
+    s.push_str("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n");
+    s.push_str("RestrictNamespaces=true\n");
+    s.push_str("RestrictRealtime=true\n");
+    s.push_str("RestrictSUIDSGID=true\n");
+    s.push_str("LockPersonality=true\n");
+    if app.kind != AppKind::Python {
+        // Not for python apps: JIT compilers used from Python (numba/llvmlite and the
+        // like) and libffi builds without static trampolines need memory that is
+        // writable and executable, and the configuration has no way to opt out.
+        s.push_str("MemoryDenyWriteExecute=true\n");
+    }
+    s.push_str("RemoveIPC=true\n");
+    s.push_str("SystemCallArchitectures=native\n");
+    s.push_str("SystemCallFilter=@system-service\n");
+    s.push_str("SystemCallFilter=~@privileged @resources\n");
+    // A filtered call (setrlimit, setpriority, sched_setaffinity, ...) fails with EPERM,
+    // which programs handle, instead of killing the process with SIGSYS.
+    s.push_str("SystemCallErrorNumber=EPERM\n");
+}
+
+fn render_socket(app: &AppConfig, process: &ProcessConfig, listen: &str) -> String {
+    let mut s = String::new();
+    header(&mut s, app, process);
+    s.push_str("\n[Unit]\n");
+    let _ = writeln!(
+        s,
+        "Description=raijin: {}, process {} (socket)",
+        app.name, process.name
+    );
+    s.push_str("\n[Socket]\n");
+    let _ = writeln!(s, "ListenStream={}", unit_value(listen));
+    s.push_str("\n[Install]\nWantedBy=sockets.target\n");
+    s
+}
+
+fn render_timer(app: &AppConfig, process: &ProcessConfig, calendar: &str) -> String {
+    let mut s = String::new();
+    header(&mut s, app, process);
+    s.push_str("\n[Unit]\n");
+    let _ = writeln!(
+        s,
+        "Description=raijin: {}, process {} (timer)",
+        app.name, process.name
+    );
+    s.push_str("\n[Timer]\n");
+    let _ = writeln!(s, "OnCalendar={}", unit_value(calendar));
+    s.push_str("Persistent=true\n");
+    s.push_str("\n[Install]\nWantedBy=timers.target\n");
+    s
+}
+
+/// A one-line setting value (`ListenStream=`, `OnCalendar=`): `%` doubled, as systemd
+/// expands specifiers there, and control characters replaced by spaces so a value can
+/// never add a line to the unit.
+fn unit_value(value: &str) -> String {
+    value
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('%', "%%")
+}
+
+/// `arg` as one double-quoted word of an `ExecStart=` line that systemd turns back
+/// into exactly `arg`: backslash, double quote and control characters are C-escaped
+/// (systemd unescapes them), `%` becomes `%%` (specifiers) and `$` becomes `$$`
+/// (systemd's own variable expansion). NUL cannot be passed and is dropped.
+pub fn systemd_quote(arg: &str) -> String {
+    let mut out = String::with_capacity(arg.len() + 2);
+    out.push('"');
+    for c in arg.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '%' => out.push_str("%%"),
+            '$' => out.push_str("$$"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => {}
+            c if c.is_ascii_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Words that make a command more than a simple command, or that `exec` cannot run
+/// (shell keywords and builtins with no program of the same name).
+const NOT_EXECUTABLE: &[&str] = &[
+    "!", "{", "}", "[[", "case", "do", "done", "elif", "else", "esac", "fi", "for", "function",
+    "if", "in", "select", "then", "time", "until", "while", ".", "alias", "bg", "break", "builtin",
+    "cd", "command", "continue", "eval", "exec", "exit", "export", "fg", "getopts", "hash", "jobs",
+    "local", "read", "readonly", "return", "set", "shift", "source", "times", "trap", "type",
+    "ulimit", "umask", "unalias", "unset", "wait",
+];
+
+/// The script `sh -c` runs for `command`, and whether it ends by `exec`ing the program
+/// (so the program, not the shell, is the service's main process). See the module
+/// documentation.
+pub fn shell_script(command: &str) -> (String, bool) {
+    let command = command.trim();
+    let Some(words) = simple_command_words(command) else {
+        return (command.to_string(), false);
+    };
+    let Some(&(start, word)) = words.iter().find(|(_, w)| !is_assignment(w)) else {
+        return (command.to_string(), false);
+    };
+    if word == "exec" {
+        return (command.to_string(), true);
+    }
+    if NOT_EXECUTABLE.contains(&word) {
+        return (command.to_string(), false);
+    }
+    (
+        format!("{}exec {}", &command[..start], &command[start..]),
+        true,
+    )
+}
+
+/// The words of `command` with their byte offsets when it is one simple command: no
+/// unquoted `;` `&` `|` `(` `)` backquote or line break (`&` right after `<` or `>` is
+/// part of a redirection such as `2>&1`), and the quotes all closed. A comment ends the
+/// scan. `None` otherwise.
+fn simple_command_words(command: &str) -> Option<Vec<(usize, &str)>> {
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut words = Vec::new();
+    let mut quote = Quote::None;
+    let mut word_start: Option<usize> = None;
+    let mut prev: Option<char> = None;
+    let mut escaped = false;
+    let mut end = command.len();
+    for (i, c) in command.char_indices() {
+        if escaped {
+            escaped = false;
+            prev = Some(c);
+            continue;
+        }
+        match quote {
+            Quote::Single => {
+                if c == '\'' {
+                    quote = Quote::None;
+                }
+            }
+            Quote::Double => match c {
+                '\\' => escaped = true,
+                '"' => quote = Quote::None,
+                _ => {}
+            },
+            Quote::None => match c {
+                ' ' | '\t' => {
+                    if let Some(start) = word_start.take() {
+                        words.push((start, &command[start..i]));
+                    }
+                }
+                '#' if word_start.is_none() => {
+                    end = i;
+                    break;
+                }
+                ';' | '|' | '(' | ')' | '`' | '\n' | '\r' => return None,
+                '&' if !matches!(prev, Some('<' | '>')) => return None,
+                _ => {
+                    if word_start.is_none() {
+                        word_start = Some(i);
+                    }
+                    match c {
+                        '\\' => escaped = true,
+                        '\'' => quote = Quote::Single,
+                        '"' => quote = Quote::Double,
+                        _ => {}
+                    }
+                }
+            },
+        }
+        prev = Some(c);
+    }
+    if quote != Quote::None || escaped {
+        return None;
+    }
+    if let Some(start) = word_start {
+        words.push((start, command[start..end].trim_end()));
+    }
+    Some(words)
+}
+
+/// `NAME=...` with a valid shell variable name.
+fn is_assignment(word: &str) -> bool {
+    let Some((name, _)) = word.split_once('=') else {
+        return false;
+    };
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::load_str;
+
+    fn app(toml: &str) -> AppConfig {
+        let text = format!("[hosts.web1]\n{toml}");
+        let config = load_str(&text, Path::new("raijin.toml")).unwrap_or_else(|e| panic!("{e}"));
+        config.apps.into_values().next().unwrap()
+    }
+
+    fn render(toml: &str) -> (AppConfig, Vec<UnitFile>) {
+        let app = app(toml);
+        let units = render_units(&app, &Layout::new(&app.name));
+        (app, units)
+    }
+
+    fn names(units: &[UnitFile]) -> Vec<&str> {
+        units.iter().map(|u| u.name.as_str()).collect()
+    }
+
+    fn lines(unit: &UnitFile) -> Vec<&str> {
+        unit.contents.lines().collect()
+    }
+
+    const SINGLE: &str = r#"
+[apps.hello]
+hosts = ["web1"]
+artifact = "target/release/hello"
+kind = "binary"
+
+[apps.hello.processes.web]
+command = "./hello serve --port 8000"
+"#;
+
+    fn with_command(command: &str) -> String {
+        SINGLE.replace(
+            "command = \"./hello serve --port 8000\"",
+            &format!("command = '''{command}'''"),
+        )
+    }
+
+    const SANDBOX: &str = "\
+# Sandbox
+UMask=0027
+NoNewPrivileges=true
+CapabilityBoundingSet=
+AmbientCapabilities=
+ProtectSystem=strict
+ProtectHome=true
+ReadWritePaths=/opt/raijin/hello
+ReadOnlyPaths=/opt/raijin/hello/.install
+InaccessiblePaths=-/opt/raijin/hello/.install/store -/opt/raijin/hello/.install/secrets.env
+PrivateTmp=true
+PrivateDevices=true
+DevicePolicy=closed
+PrivateUsers=true
+ProtectKernelTunables=true
+ProtectKernelModules=true
+ProtectKernelLogs=true
+ProtectControlGroups=true
+ProtectClock=true
+ProtectHostname=true
+ProtectProc=invisible
+ProcSubset=pid
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+RestrictNamespaces=true
+RestrictRealtime=true
+RestrictSUIDSGID=true
+LockPersonality=true
+MemoryDenyWriteExecute=true
+RemoveIPC=true
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+";
+
+    #[test]
+    fn single_process() {
+        let (app, units) = render(SINGLE);
+        assert_eq!(names(&units), ["hello-web.service"]);
+        let expected = format!(
+            "\
+# Managed by raijin: app hello, process web. Changes are overwritten on deploy.
+
+[Unit]
+Description=raijin: hello, process web
+After=network.target
+StartLimitIntervalSec=0
+
+[Service]
+Type=simple
+User=hello
+Group=hello
+WorkingDirectory=/opt/raijin/hello/.install/current
+EnvironmentFile=-/opt/raijin/hello/.install/env
+EnvironmentFile=-/opt/raijin/hello/.install/secrets.env
+ExecStart=/bin/sh -c \"exec ./hello serve --port 8000\"
+Restart=on-failure
+RestartSec=1
+KillMode=mixed
+TimeoutStopSec=10
+{SANDBOX}
+[Install]
+WantedBy=multi-user.target
+"
+        );
+        assert_eq!(units[0].contents, expected);
+        assert_eq!(unit_instances(&app), ["hello-web.service"]);
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let toml = format!(
+            "{SINGLE}\n[apps.hello.processes.b]\ncommand = \"./b\"\nreplicas = 3\n\
+             [apps.hello.processes.a]\ncommand = \"./a\"\ntimer = \"daily\"\n"
+        );
+        let (app, first) = render(&toml);
+        let (_, second) = render(&toml);
+        assert_eq!(first, second);
+        assert_eq!(
+            names(&first),
+            [
+                "hello-a.service",
+                "hello-a.timer",
+                "hello-b@.service",
+                "hello-web.service"
+            ]
+        );
+        assert_eq!(
+            unit_instances(&app),
+            [
+                "hello-a.timer",
+                "hello-b@1.service",
+                "hello-b@2.service",
+                "hello-b@3.service",
+                "hello-web.service"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_app_user_runs_the_services() {
+        let (_, units) = render(&SINGLE.replace("kind = ", "user = \"svc_hello\"\nkind = "));
+        let lines = lines(&units[0]);
+        assert!(lines.contains(&"User=svc_hello"));
+        assert!(lines.contains(&"Group=svc_hello"));
+        // Paths still follow the app name.
+        assert!(lines.contains(&"ReadWritePaths=/opt/raijin/hello"));
+    }
+
+    #[test]
+    fn replicas_use_a_template() {
+        let toml = SINGLE.replace("command =", "replicas = 3\ncommand =");
+        let (app, units) = render(&toml);
+        assert_eq!(names(&units), ["hello-web@.service"]);
+        assert_eq!(
+            unit_instances(&app),
+            [
+                "hello-web@1.service",
+                "hello-web@2.service",
+                "hello-web@3.service"
+            ]
+        );
+        // Only the description and the instance variable differ from a single service.
+        let (_, single) = render(SINGLE);
+        let expected = single[0]
+            .contents
+            .replace(
+                "Description=raijin: hello, process web\n",
+                "Description=raijin: hello, process web (instance %i)\n",
+            )
+            .replace("ExecStart=", "Environment=RAIJIN_INSTANCE=%i\nExecStart=");
+        assert_eq!(units[0].contents, expected);
+    }
+
+    #[test]
+    fn socket_activation() {
+        let toml = SINGLE.replace("command =", "socket = \"127.0.0.1:8000\"\ncommand =");
+        let (app, units) = render(&toml);
+        assert_eq!(names(&units), ["hello-web.service", "hello-web.socket"]);
+        assert_eq!(
+            units[1].contents,
+            "\
+# Managed by raijin: app hello, process web. Changes are overwritten on deploy.
+
+[Unit]
+Description=raijin: hello, process web (socket)
+
+[Socket]
+ListenStream=127.0.0.1:8000
+
+[Install]
+WantedBy=sockets.target
+"
+        );
+        let service = &units[0].contents;
+        assert!(
+            service.contains(
+                "After=network.target\nRequires=hello-web.socket\nAfter=hello-web.socket\n"
+            )
+        );
+        assert!(service.contains("\nType=simple\n"));
+        assert!(service.contains("\nRestart=on-failure\n"));
+        assert!(service.contains(SANDBOX));
+        // The socket starts the service: only the socket is enabled.
+        assert!(!service.contains("[Install]"));
+        assert_eq!(unit_instances(&app), ["hello-web.socket"]);
+
+        let toml = SINGLE.replace("command =", "socket = \"/run/hello/web.sock\"\ncommand =");
+        let (_, units) = render(&toml);
+        assert!(
+            units[1]
+                .contents
+                .contains("\nListenStream=/run/hello/web.sock\n")
+        );
+    }
+
+    #[test]
+    fn timer_runs_a_oneshot_job() {
+        let toml = SINGLE.replace("command =", "timer = \"*-*-* 03:00:00\"\ncommand =");
+        let (app, units) = render(&toml);
+        assert_eq!(names(&units), ["hello-web.service", "hello-web.timer"]);
+        assert_eq!(
+            units[1].contents,
+            "\
+# Managed by raijin: app hello, process web. Changes are overwritten on deploy.
+
+[Unit]
+Description=raijin: hello, process web (timer)
+
+[Timer]
+OnCalendar=*-*-* 03:00:00
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+"
+        );
+        let service = &units[0].contents;
+        assert!(service.contains("\nType=oneshot\nTimeoutStartSec=infinity\n"));
+        assert!(!service.contains("Restart"));
+        assert!(!service.contains("[Install]"));
+        assert!(service.contains(SANDBOX));
+        assert_eq!(unit_instances(&app), ["hello-web.timer"]);
+    }
+
+    #[test]
+    fn timer_values_stay_on_one_line() {
+        let toml = SINGLE.replace(
+            "command =",
+            "timer = \"daily\\nExecStartPre=/bin/evil 100%\"\ncommand =",
+        );
+        let (_, units) = render(&toml);
+        assert!(
+            units[1]
+                .contents
+                .contains("\nOnCalendar=daily ExecStartPre=/bin/evil 100%%\n")
+        );
+    }
+
+    #[test]
+    fn python_apps_get_the_venv_on_path() {
+        let toml = r#"
+[apps.dash]
+hosts = ["web1"]
+artifact = "dist"
+kind = "python"
+
+[apps.dash.processes.web]
+command = "gunicorn dash.wsgi --bind 127.0.0.1:8100"
+"#;
+        let (_, units) = render(toml);
+        let service = &units[0].contents;
+        assert!(service.contains(
+            "EnvironmentFile=-/opt/raijin/dash/.install/secrets.env\n\
+             Environment=PATH=/opt/raijin/dash/.install/current/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
+             Environment=PYTHONUNBUFFERED=1\n\
+             ExecStart=/bin/sh -c \"exec gunicorn dash.wsgi --bind 127.0.0.1:8100\"\n"
+        ));
+        assert!(!service.contains("MemoryDenyWriteExecute"));
+        let sandbox = SANDBOX
+            .replace("/hello", "/dash")
+            .replace("MemoryDenyWriteExecute=true\n", "");
+        assert!(service.contains(&sandbox));
+    }
+
+    #[test]
+    fn binary_apps_keep_the_system_path() {
+        let (_, units) = render(SINGLE);
+        assert!(!units[0].contents.contains("Environment="));
+    }
+
+    #[test]
+    fn static_apps_have_no_units() {
+        let toml = r#"
+[apps.docs]
+hosts = ["web1"]
+artifact = "book"
+kind = "static"
+
+[apps.docs.proxy]
+domain = "docs.example.com"
+"#;
+        let (app, units) = render(toml);
+        assert!(units.is_empty());
+        assert!(unit_instances(&app).is_empty());
+    }
+
+    #[test]
+    fn compound_commands_are_killed_as_a_group() {
+        let (_, units) = render(&with_command("./migrate && ./hello serve"));
+        let service = &units[0].contents;
+        assert!(service.contains("\nExecStart=/bin/sh -c \"./migrate && ./hello serve\"\n"));
+        assert!(service.contains("\nKillMode=control-group\n"));
+    }
+
+    #[test]
+    fn tricky_commands_in_the_unit() {
+        let exec_start = |command: &str| {
+            let (_, units) = render(&with_command(command));
+            units[0]
+                .contents
+                .lines()
+                .find_map(|l| l.strip_prefix("ExecStart="))
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            exec_start("./hello --port $PORT --name ${NAME}"),
+            r#"/bin/sh -c "exec ./hello --port $$PORT --name $${NAME}""#
+        );
+        assert_eq!(
+            exec_start(r#"./hello --msg "it's 100% \"done\"" --re 'a\d+'"#),
+            r#"/bin/sh -c "exec ./hello --msg \"it's 100%% \\\"done\\\"\" --re 'a\\d+'""#
+        );
+        assert_eq!(
+            exec_start("RUST_LOG=debug PORT=8000 ./hello serve"),
+            r#"/bin/sh -c "RUST_LOG=debug PORT=8000 exec ./hello serve""#
+        );
+        assert_eq!(
+            exec_start("  exec ./hello %i %n  "),
+            r#"/bin/sh -c "exec ./hello %%i %%n""#
+        );
+        assert_eq!(
+            exec_start("./hello 2>&1 >/dev/null"),
+            r#"/bin/sh -c "exec ./hello 2>&1 >/dev/null""#
+        );
+    }
+
+    /// systemd's reading of one double-quoted `ExecStart=` word, for the round trip:
+    /// C escapes, then `%%` and `$$` (no specifiers or variables are used here).
+    fn systemd_unquote(word: &str) -> String {
+        let inner = word
+            .strip_prefix('"')
+            .and_then(|w| w.strip_suffix('"'))
+            .unwrap();
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next().unwrap() {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    'x' => {
+                        let hex: String = chars.by_ref().take(2).collect();
+                        out.push(char::from(u8::from_str_radix(&hex, 16).unwrap()));
+                    }
+                    'u' => {
+                        let hex: String = chars.by_ref().take(4).collect();
+                        let code = u32::from_str_radix(&hex, 16).unwrap();
+                        out.push(char::from_u32(code).unwrap());
+                    }
+                    c @ ('\\' | '"') => out.push(c),
+                    c => panic!("unexpected escape \\{c} in {word}"),
+                },
+                '"' => panic!("unescaped quote in {word}"),
+                '%' | '$' => {
+                    assert_eq!(chars.next(), Some(c), "lone {c} in {word}");
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    const TRICKY: &[&str] = &[
+        "./hello serve",
+        "./hello --port $PORT",
+        "./hello --port ${PORT:-8000}",
+        "echo \"$HOME\" '$HOME' \\$HOME",
+        "printf '%s\\n' 100%",
+        "./x --json '{\"a\": [1, 2]}'",
+        "a\\b\\\\c",
+        "it's \"quoted\" `backticks`",
+        "line1\nline2\ttab\r",
+        "bell\u{7} del\u{7f} c1\u{85} snowman ☃",
+        "%i %n %% %",
+        "$$ $ $1 $@",
+        "trailing backslash \\",
+        "",
+    ];
+
+    #[test]
+    fn systemd_quoting_round_trips() {
+        for s in TRICKY {
+            let quoted = systemd_quote(s);
+            assert!(!quoted.contains('\n'), "{quoted}");
+            assert_eq!(&systemd_unquote(&quoted), s, "{quoted}");
+        }
+        assert_eq!(systemd_quote("a\0b"), "\"ab\"");
+    }
+
+    #[test]
+    fn simple_commands_are_execed() {
+        for (command, script) in [
+            ("./hello", "exec ./hello"),
+            (
+                "./hello serve --port 8000",
+                "exec ./hello serve --port 8000",
+            ),
+            ("  ./hello  ", "exec ./hello"),
+            ("gunicorn app:wsgi", "exec gunicorn app:wsgi"),
+            ("A=1 B='x y' ./hello", "A=1 B='x y' exec ./hello"),
+            ("A=\"$(cat f)\" ./hello", "A=\"$(cat f)\" exec ./hello"),
+            (
+                "./hello 'a;b' \"c|d\" e\\;f",
+                "exec ./hello 'a;b' \"c|d\" e\\;f",
+            ),
+            ("./hello >>log 2>&1", "exec ./hello >>log 2>&1"),
+            ("./hello # a; comment", "exec ./hello # a; comment"),
+            ("./hello arg#notcomment", "exec ./hello arg#notcomment"),
+            ("exec ./hello", "exec ./hello"),
+            ("/usr/bin/env PORT=1 ./x", "exec /usr/bin/env PORT=1 ./x"),
+            ("./x --opt=a=b", "exec ./x --opt=a=b"),
+        ] {
+            assert_eq!(
+                shell_script(command),
+                (script.to_string(), true),
+                "{command}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_commands_run_as_written() {
+        for command in [
+            "./migrate && ./hello",
+            "./a || ./b",
+            "./a; ./b",
+            "./a | ./b",
+            "./a & ./b",
+            "./hello $(cat args)",
+            "./hello `cat args`",
+            "(./hello)",
+            "{ ./hello; }",
+            "cd sub && ./hello",
+            "cd sub",
+            "if true; then ./hello; fi",
+            "while true; do ./job; sleep 1; done",
+            "! ./hello",
+            "ulimit -n 4096",
+            ". ./env.sh",
+            "A=1",
+            "",
+            "./hello 'unterminated",
+            "./hello \"unterminated",
+            "./hello\n./other",
+            "./hello \\",
+        ] {
+            assert_eq!(
+                shell_script(command),
+                (command.trim().to_string(), false),
+                "{command}"
+            );
+        }
+    }
+}
