@@ -45,7 +45,7 @@ pub fn probe(layout: &Layout, version: &str) -> String {
 /// hash and moves each into the store.
 pub fn receive_chunks(layout: &Layout) -> String {
     format!(
-        "set -eu\numask 022\ncd {store}\n\
+        "set -eu\numask 022\ncd {store}\nrm -f .in.*\n\
          while read -r h n; do\n\
          \x20 head -c \"$n\" > \".in.$h\"\n\
          \x20 got=$(sha256sum < \".in.$h\" | cut -d' ' -f1)\n\
@@ -160,11 +160,17 @@ pub fn ensure_app_user(layout: &Layout, app: &AppConfig) -> String {
          fi\n\
          mkdir -p {home}\n\
          chown {u}:{u} {home}\n\
-         chmod 0750 {home}\n\
+         chmod {mode} {home}\n\
          chown root:root {install}\n\
          chmod 0755 {install}\n",
         home = q(&layout.app_dir()),
         install = q(&layout.install_dir()),
+        // Caddy (its own user) serves a static app's files from the release.
+        mode = if app.kind == AppKind::Static {
+            "0755"
+        } else {
+            "0750"
+        },
     )
 }
 

@@ -1,0 +1,547 @@
+//! The deploy pipeline against real hosts on the testbed: systemd units,
+//! Caddy, the chunk store, health-gated activation, rollback, locks, pruning
+//! and hooks. Each test deploys its own app (own name, domain and port), so
+//! tests run in parallel without touching each other's state.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{Testbed, lock_host, raijin, stderr, stdout, testbed};
+
+/// Bootstrap h1–h5 once per test binary and build the sample app once.
+fn ready() -> Option<&'static Testbed> {
+    let tb = testbed()?;
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let all: String = ["h1", "h2", "h3", "h4", "h5"]
+            .iter()
+            .map(|h| tb.host_block(h, h))
+            .collect();
+        let (_d, cfg) = tb.temp_config(&all);
+        for h in ["h1", "h2", "h3", "h4", "h5"] {
+            let out = raijin(&["-c", cfg.to_str().unwrap(), "host", "bootstrap", h]);
+            assert!(out.status.success(), "bootstrap {h}: {}", stderr(&out));
+        }
+        let out = Command::new("sh")
+            .args(["-c", &hello_build(tb)])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building hello: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    Some(tb)
+}
+
+fn hello_build(tb: &Testbed) -> String {
+    format!(
+        "cargo build --release --quiet --manifest-path {root}/assets/hello/Cargo.toml --target-dir {root}/target/hello",
+        root = tb.root.display()
+    )
+}
+
+fn hello_bin(tb: &Testbed) -> PathBuf {
+    tb.root.join("target/hello/release/hello")
+}
+
+/// A config with the given hosts and one `hello`-based binary app `name`
+/// listening on `port`; `extra` is appended inside the app (env, hooks...).
+fn binary_app(tb: &Testbed, name: &str, hosts: &[&str], port: u16, extra: &str) -> String {
+    let mut s: String = hosts.iter().map(|h| tb.host_block(h, h)).collect();
+    let hosts_list = hosts
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    s.push_str(&format!(
+        "[apps.{name}]\nhosts = [{hosts_list}]\nartifact = \"{art}\"\nkind = \"binary\"\nversions_to_keep = 5\n\
+         [apps.{name}.env]\nPORT = \"{port}\"\n\
+         [apps.{name}.processes.web]\ncommand = \"./hello serve\"\n\
+         [apps.{name}.proxy]\ndomain = \"{name}.test\"\nprocess = \"web\"\nport = {port}\nhealth_path = \"/health\"\n{extra}",
+        art = hello_bin(tb).display()
+    ));
+    s
+}
+
+/// A static app serving the directory `site`.
+fn static_app(tb: &Testbed, name: &str, hosts: &[&str], site: &Path, keep: usize) -> String {
+    let mut s: String = hosts.iter().map(|h| tb.host_block(h, h)).collect();
+    let hosts_list = hosts
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    s.push_str(&format!(
+        "[apps.{name}]\nhosts = [{hosts_list}]\nartifact = \"{}\"\nkind = \"static\"\nversions_to_keep = {keep}\n\
+         [apps.{name}.proxy]\ndomain = \"{name}.test\"\nhealth_path = \"/\"\n",
+        site.display()
+    ));
+    s
+}
+
+fn run(cfg: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["-c", cfg.to_str().unwrap()];
+    all.extend_from_slice(args);
+    raijin(&all)
+}
+
+fn deploy(cfg: &Path, app: &str, version: &str) -> Output {
+    run(
+        cfg,
+        &["deploy", app, "--version", version, "--yes", "--json"],
+    )
+}
+
+/// The final `report` line of a `--json` run.
+fn report(out: &Output) -> serde_json::Value {
+    stdout(out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "report")
+        .unwrap_or_else(|| panic!("no report in:\n{}\n{}", stdout(out), stderr(out)))
+}
+
+fn curl(tb: &Testbed, host: &str, domain: &str, path: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-m", "5", "-H", &format!("Host: {domain}")])
+        .arg(format!("http://{}{path}", tb.addr(host)))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn deploy_to_three_hosts_hardened_own_user_private_env() {
+    let Some(tb) = ready() else { return };
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tbasic", &["h1", "h2", "h3"], 9101, ""));
+    let out = deploy(&cfg, "tbasic", "v1");
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let rep = report(&out);
+    assert_eq!(rep["hosts"].as_array().unwrap().len(), 3);
+    // Every event line is JSON naming its step; push events name their host.
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    for h in ["h1", "h2", "h3"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "step_finished" && e["step"] == "push" && e["host"] == h)
+        );
+    }
+    for h in ["h1", "h2", "h3"] {
+        assert_eq!(
+            curl(tb, h, "tbasic.test", "/"),
+            format!("hello from v1 on {h}\n")
+        );
+        let score = tb.ssh(h, "systemd-analyze security tbasic-web.service | tail -n1");
+        println!("{h}: {}", score.trim());
+        let n: f64 = score
+            .split(':')
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no score in {score}"));
+        assert!(n <= 2.5, "{h}: exposure {n}");
+        let user = tb.ssh(
+            h,
+            "ps -o user= -p $(systemctl show -p MainPID --value tbasic-web.service)",
+        );
+        assert_eq!(user.trim(), "tbasic");
+        let shell = tb.ssh(h, "getent passwd tbasic | cut -d: -f7");
+        assert_eq!(shell.trim(), "/usr/sbin/nologin");
+        let env = tb.ssh(h, "stat -c '%a %U:%G' /opt/raijin/tbasic/.install/env");
+        assert_eq!(env.trim(), "640 root:tbasic");
+    }
+}
+
+fn write_random(path: &Path, len: usize, seed: u64) {
+    let mut x = seed;
+    let data: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(path, data).unwrap();
+}
+
+#[test]
+fn redeploys_send_only_what_changed() {
+    let Some(tb) = ready() else { return };
+    // Unchanged binary artifact under a new version id.
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tsame", &["h2"], 9102, ""));
+    let first = report(&deploy(&cfg, "tsame", "a1"));
+    let again = report(&deploy(&cfg, "tsame", "a2"));
+    let size = first["artifact_bytes"].as_u64().unwrap();
+    let sent = again["hosts"][0]["bytes_sent"].as_u64().unwrap();
+    println!("unchanged redeploy: sent {sent} of {size} bytes");
+    assert_eq!(again["hosts"][0]["ok"], true);
+    assert!(sent * 20 <= size, "sent {sent} of {size}");
+    assert_eq!(curl(tb, "h2", "tsame.test", "/version"), "a2\n");
+
+    // A 24 MiB artifact with a few bytes changed.
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "big v1\n").unwrap();
+    let big = site.path().join("big.bin");
+    write_random(&big, 24 << 20, 7);
+    let (_d2, cfg2) = tb.temp_config(&static_app(tb, "tbig", &["h2"], site.path(), 5));
+    let r1 = report(&deploy(&cfg2, "tbig", "b1"));
+    assert_eq!(r1["hosts"][0]["ok"], true, "{r1}");
+    let mut data = std::fs::read(&big).unwrap();
+    for b in &mut data[12 << 20..(12 << 20) + 8] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&big, &data).unwrap();
+    std::fs::write(site.path().join("index.html"), "big v2\n").unwrap();
+    let r2 = report(&deploy(&cfg2, "tbig", "b2"));
+    let size = r2["artifact_bytes"].as_u64().unwrap();
+    let sent = r2["hosts"][0]["bytes_sent"].as_u64().unwrap();
+    println!(
+        "24 MiB artifact, 8 bytes changed: sent {sent} of {size} bytes ({:.2}%)",
+        sent as f64 * 100.0 / size as f64
+    );
+    assert_eq!(r2["hosts"][0]["ok"], true, "{r2}");
+    assert!(sent * 10 <= size, "sent {sent} of {size}");
+    assert_eq!(curl(tb, "h2", "tbig.test", "/"), "big v2\n");
+}
+
+#[test]
+fn python_app_with_a_dependency_installs_without_an_index() {
+    let Some(tb) = ready() else { return };
+    // The host has no route out: no default route at all.
+    let routes = tb.ssh("h3", "ip route");
+    assert!(!routes.contains("default"), "{routes}");
+    let dist = tempfile::tempdir().unwrap();
+    let mut s = tb.host_block("h3", "h3");
+    s.push_str(&format!(
+        "[apps.tpy]\nhosts = [\"h3\"]\nbuild = \"SOURCE_DATE_EPOCH=315532800 python3 -m pip wheel --quiet --wheel-dir '{dist}' '{root}/assets/pyhello'\"\n\
+         artifact = \"{dist}\"\nkind = \"python\"\n\
+         [apps.tpy.env]\nPORT = \"9103\"\n\
+         [apps.tpy.processes.web]\ncommand = \"pyhello\"\n\
+         [apps.tpy.proxy]\ndomain = \"tpy.test\"\nprocess = \"web\"\nport = 9103\nhealth_path = \"/health\"\n",
+        dist = dist.path().display(),
+        root = tb.root.display()
+    ));
+    let (_d, cfg) = tb.temp_config(&s);
+    let out = deploy(&cfg, "tpy", "p1");
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        curl(tb, "h3", "tpy.test", "/"),
+        "pyhello p1 (dep idna 3.10)\n"
+    );
+}
+
+#[test]
+fn a_corrupted_chunk_fails_that_host_and_the_old_version_serves() {
+    let Some(tb) = ready() else { return };
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "corrupt v1\n").unwrap();
+    write_random(&site.path().join("data.bin"), 1 << 20, 11);
+    let (_d, cfg) = tb.temp_config(&static_app(tb, "tcorrupt", &["h3"], site.path(), 5));
+    assert!(deploy(&cfg, "tcorrupt", "c1").status.success());
+    // Damage every stored chunk of data.bin's first bytes: the next release
+    // reuses them from the store, and their hash no longer matches.
+    tb.ssh(
+        "h3",
+        "cd /opt/raijin/tcorrupt/.install/store && for h in $(ls); do printf 'X' | dd of=$h bs=1 seek=100 conv=notrunc 2>/dev/null; done",
+    );
+    std::fs::write(site.path().join("index.html"), "corrupt v2\n").unwrap();
+    let out = deploy(&cfg, "tcorrupt", "c2");
+    assert!(!out.status.success());
+    let rep = report(&out);
+    let err = rep["hosts"][0]["error"].as_str().unwrap().to_string();
+    println!("{err}");
+    assert!(
+        err.contains("does not match") || err.contains("corrupt"),
+        "{err}"
+    );
+    assert_eq!(curl(tb, "h3", "tcorrupt.test", "/"), "corrupt v1\n");
+}
+
+#[test]
+fn failed_health_check_rolls_back_audits_and_marks_bad() {
+    let Some(tb) = ready() else { return };
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "thealth", &["h1"], 9104, ""));
+    assert!(deploy(&cfg, "thealth", "g1").status.success());
+    // The next release answers 500 on its health path.
+    std::fs::write(
+        &cfg,
+        binary_app(tb, "thealth", &["h1"], 9104, "").replace(
+            "PORT = \"9104\"\n",
+            "PORT = \"9104\"\nHELLO_FAIL_HEALTH = \"1\"\n",
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = deploy(&cfg, "thealth", "g2");
+    println!("failed deploy took {:?}", started.elapsed());
+    assert!(!out.status.success());
+    let err = report(&out)["hosts"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    println!("{err}");
+    assert!(
+        err.contains("health check failed") && err.contains("g1 is serving again"),
+        "{err}"
+    );
+    assert_eq!(curl(tb, "h1", "thealth.test", "/version"), "g1\n");
+    let audit = tb.ssh("h1", "tail -n1 /opt/raijin/thealth/.install/audit.log");
+    let line: serde_json::Value = serde_json::from_str(audit.trim()).unwrap();
+    assert_eq!(
+        (line["version"].as_str(), line["outcome"].as_str()),
+        (Some("g2"), Some("failed"))
+    );
+    let hist = run(&cfg, &["history", "thealth", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
+    let rels = v[0]["releases"].as_array().unwrap();
+    let g2 = rels.iter().find(|r| r["version"] == "g2").unwrap();
+    let g1 = rels.iter().find(|r| r["version"] == "g1").unwrap();
+    assert_eq!(
+        (g2["bad"].as_bool(), g1["current"].as_bool()),
+        (Some(true), Some(true))
+    );
+}
+
+#[test]
+fn rollback_two_back_answers_within_a_second() {
+    let Some(tb) = ready() else { return };
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "troll", &["h2"], 9105, ""));
+    for v in ["r1", "r2", "r3"] {
+        assert!(deploy(&cfg, "troll", v).status.success());
+    }
+    assert_eq!(curl(tb, "h2", "troll.test", "/version"), "r3\n");
+    let started = Instant::now();
+    let cfg_s = cfg.to_str().unwrap().to_string();
+    let child = std::thread::spawn(move || {
+        raijin(&["-c", &cfg_s, "rollback", "troll", "--to", "r1", "--yes"])
+    });
+    // Poll through Caddy until the old version answers.
+    let answered = loop {
+        if curl(tb, "h2", "troll.test", "/version") == "r1\n" {
+            break started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "r1 never answered"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.join().unwrap();
+    println!(
+        "rollback to r1: answering through Caddy after {answered:?}; command took {:?}",
+        started.elapsed()
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(answered <= Duration::from_secs(1), "took {answered:?}");
+    let hist = run(&cfg, &["history", "troll", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
+    let cur: Vec<&str> = v[0]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["current"] == true)
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(cur, ["r1"]);
+}
+
+#[test]
+fn a_second_deploy_names_the_lock_holder_then_waits() {
+    let Some(tb) = ready() else { return };
+    // A slow build holds the lock for a few seconds.
+    let body = binary_app(tb, "tlock", &["h3"], 9106, "").replace(
+        "kind = \"binary\"\n",
+        "kind = \"binary\"\nbuild = \"sleep 4\"\n",
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let c = cfg.to_str().unwrap().to_string();
+    let c2 = c.clone();
+    let first = std::thread::spawn(move || {
+        raijin(&["-c", &c2, "deploy", "tlock", "--version", "l1", "--yes"])
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let second = raijin(&["-c", &c, "deploy", "tlock", "--version", "l2", "--yes"]);
+    assert!(!second.status.success());
+    let err = stderr(&second);
+    println!("{err}");
+    assert!(
+        err.contains("locked by") && err.contains("deploy of version l1"),
+        "{err}"
+    );
+    let waited = raijin(&[
+        "-c",
+        &c,
+        "deploy",
+        "tlock",
+        "--version",
+        "l3",
+        "--yes",
+        "--lock-wait",
+        "60",
+    ]);
+    assert!(waited.status.success(), "{}", stderr(&waited));
+    assert!(first.join().unwrap().status.success());
+    assert_eq!(curl(tb, "h3", "tlock.test", "/version"), "l3\n");
+    let hist = run(&cfg, &["history", "tlock", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
+    let versions: Vec<&str> = v[0]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["l3", "l1"], "l2 never reached the host");
+}
+
+#[test]
+fn prune_keeps_three_releases_and_only_their_chunks() {
+    let Some(tb) = ready() else { return };
+    let site = tempfile::tempdir().unwrap();
+    let (_d, cfg) = tb.temp_config(&static_app(tb, "tprune", &["h1"], site.path(), 3));
+    for (i, v) in ["k1", "k2", "k3", "k4", "k5"].iter().enumerate() {
+        std::fs::write(site.path().join("index.html"), format!("{v}\n")).unwrap();
+        write_random(&site.path().join("blob.bin"), 300 << 10, 100 + i as u64);
+        assert!(deploy(&cfg, "tprune", v).status.success());
+    }
+    let kept = tb.ssh("h1", "ls /opt/raijin/tprune/.install/releases");
+    assert_eq!(
+        kept.split_whitespace().collect::<Vec<_>>(),
+        ["k3", "k4", "k5"]
+    );
+    let store = tb.ssh("h1", "ls /opt/raijin/tprune/.install/store | sort");
+    let wanted = tb.ssh(
+        "h1",
+        "cat /opt/raijin/tprune/.install/releases/*/.raijin/chunks | sort -u",
+    );
+    assert_eq!(store, wanted);
+    assert_eq!(curl(tb, "h1", "tprune.test", "/"), "k5\n");
+}
+
+#[test]
+fn a_failing_post_install_hook_stops_the_deploy_and_on_failure_runs() {
+    let Some(tb) = ready() else { return };
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "thook", &["h2"], 9107, ""));
+    assert!(deploy(&cfg, "thook", "h1").status.success());
+    let hooks = "[apps.thook.hooks]\npost_install = \"echo migrating $RAIJIN_VERSION as $(id -un); exit 4\"\non_failure = \"echo cleanup-after-failure\"\n";
+    std::fs::write(&cfg, binary_app(tb, "thook", &["h2"], 9107, hooks)).unwrap();
+    let out = deploy(&cfg, "thook", "h2");
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("migrating h2 as thook"), "{text}");
+    assert!(text.contains("cleanup-after-failure"), "{text}");
+    let err = report(&out)["hosts"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("post_install hook"), "{err}");
+    assert_eq!(curl(tb, "h2", "thook.test", "/version"), "h1\n");
+}
+
+#[test]
+fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h4");
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "cut v1\n").unwrap();
+    write_random(&site.path().join("a.bin"), 1 << 20, 21);
+    let body = format!(
+        "[ssh]\nconnect_timeout_secs = 3\n\n{}",
+        static_app(tb, "tcut", &["h4"], site.path(), 5)
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    assert!(deploy(&cfg, "tcut", "x1").status.success());
+
+    // A big new artifact; cut the link as soon as the push is under way.
+    std::fs::write(site.path().join("index.html"), "cut v2\n").unwrap();
+    write_random(&site.path().join("a.bin"), 96 << 20, 22);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+        .args([
+            "-c",
+            cfg.to_str().unwrap(),
+            "deploy",
+            "tcut",
+            "--version",
+            "x2",
+            "--yes",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let mut rest = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["event"] == "progress" && v["step"] == "push" && v["done"].as_u64() > Some(0) {
+            tb.script(&["cut", "h4"]);
+            break;
+        }
+        rest.push(line);
+    }
+    let cut_at = Instant::now();
+    rest.extend(lines.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    tb.script(&["heal", "h4"]);
+    println!("deploy ended {:?} after the cut", cut_at.elapsed());
+    assert!(!status.success());
+    let rep: serde_json::Value = rest
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "report")
+        .expect("report");
+    let err = rep["hosts"][0]["error"].as_str().unwrap();
+    println!("{err}");
+    assert!(err.contains("h4"), "{err}");
+    assert_eq!(curl(tb, "h4", "tcut.test", "/"), "cut v1\n");
+    // The next deploy completes (breaking the lock the cut deploy could not release).
+    let out = run(
+        &cfg,
+        &[
+            "deploy",
+            "tcut",
+            "--version",
+            "x3",
+            "--yes",
+            "--force-unlock",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(curl(tb, "h4", "tcut.test", "/"), "cut v2\n");
+}
+
+#[test]
+fn status_shows_units_and_flags_drift() {
+    let Some(tb) = ready() else { return };
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tstatus", &["h5"], 9108, ""));
+    assert!(deploy(&cfg, "tstatus", "s1").status.success());
+    let out = run(&cfg, &["status", "tstatus", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = &v[0]["hosts"][0];
+    assert_eq!(host["current"], "s1");
+    assert_eq!(host["units"][0]["unit"], "tstatus-web.service");
+    assert_eq!(host["units"][0]["active"], "active");
+    assert_eq!(host["drift"].as_array().unwrap().len(), 0);
+    tb.ssh(
+        "h5",
+        "echo '# edited by hand' >> /etc/systemd/system/tstatus-web.service",
+    );
+    let out = run(&cfg, &["status", "tstatus"]);
+    let text = stdout(&out);
+    println!("{text}");
+    assert!(
+        text.contains("DRIFT: unit tstatus-web.service differs"),
+        "{text}"
+    );
+}
