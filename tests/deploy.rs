@@ -39,6 +39,21 @@ fn ready() -> Option<&'static Testbed> {
     Some(tb)
 }
 
+/// Remove every trace of `app` from the hosts, so a test starts from a host
+/// that never saw it (and reruns do not find earlier releases).
+fn fresh(tb: &Testbed, app: &str, hosts: &[&str]) {
+    let script = format!(
+        "I=/opt/raijin/{app}/.install; \
+         if [ -f $I/units ]; then for u in $(cat $I/units); do systemctl disable --now \"$u\" >/dev/null 2>&1; systemctl stop \"${{u%@.service}}@*\" >/dev/null 2>&1; rm -f /etc/systemd/system/$u; done; systemctl daemon-reload; fi; \
+         rm -rf /opt/raijin/{app}; \
+         if [ -f /etc/caddy/raijin/{app}.caddy ]; then rm -f /etc/caddy/raijin/{app}.caddy; systemctl reload caddy; fi; \
+         userdel {app} >/dev/null 2>&1; true"
+    );
+    for h in hosts {
+        tb.ssh(h, &script);
+    }
+}
+
 fn hello_build(tb: &Testbed) -> String {
     format!(
         "cargo build --release --quiet --manifest-path {root}/assets/hello/Cargo.toml --target-dir {root}/target/hello",
@@ -119,6 +134,7 @@ fn curl(tb: &Testbed, host: &str, domain: &str, path: &str) -> String {
 #[test]
 fn deploy_to_three_hosts_hardened_own_user_private_env() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "tbasic", &["h1", "h2", "h3"]);
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "tbasic", &["h1", "h2", "h3"], 9101, ""));
     let out = deploy(&cfg, "tbasic", "v1");
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
@@ -178,6 +194,8 @@ fn write_random(path: &Path, len: usize, seed: u64) {
 #[test]
 fn redeploys_send_only_what_changed() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "tsame", &["h2"]);
+    fresh(tb, "tbig", &["h2"]);
     // Unchanged binary artifact under a new version id.
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "tsame", &["h2"], 9102, ""));
     let first = report(&deploy(&cfg, "tsame", "a1"));
@@ -218,6 +236,7 @@ fn redeploys_send_only_what_changed() {
 #[test]
 fn python_app_with_a_dependency_installs_without_an_index() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "tpy", &["h3"]);
     // The host has no route out: no default route at all.
     let routes = tb.ssh("h3", "ip route");
     assert!(!routes.contains("default"), "{routes}");
@@ -244,6 +263,7 @@ fn python_app_with_a_dependency_installs_without_an_index() {
 #[test]
 fn a_corrupted_chunk_fails_that_host_and_the_old_version_serves() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "tcorrupt", &["h3"]);
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("index.html"), "corrupt v1\n").unwrap();
     write_random(&site.path().join("data.bin"), 1 << 20, 11);
@@ -271,6 +291,7 @@ fn a_corrupted_chunk_fails_that_host_and_the_old_version_serves() {
 #[test]
 fn failed_health_check_rolls_back_audits_and_marks_bad() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "thealth", &["h1"]);
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "thealth", &["h1"], 9104, ""));
     assert!(deploy(&cfg, "thealth", "g1").status.success());
     // The next release answers 500 on its health path.
@@ -316,6 +337,7 @@ fn failed_health_check_rolls_back_audits_and_marks_bad() {
 #[test]
 fn rollback_two_back_answers_within_a_second() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "troll", &["h2"]);
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "troll", &["h2"], 9105, ""));
     for v in ["r1", "r2", "r3"] {
         assert!(deploy(&cfg, "troll", v).status.success());
@@ -359,6 +381,7 @@ fn rollback_two_back_answers_within_a_second() {
 #[test]
 fn a_second_deploy_names_the_lock_holder_then_waits() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "tlock", &["h3"]);
     // A slow build holds the lock for a few seconds.
     let body = binary_app(tb, "tlock", &["h3"], 9106, "").replace(
         "kind = \"binary\"\n",
@@ -407,6 +430,7 @@ fn a_second_deploy_names_the_lock_holder_then_waits() {
 #[test]
 fn prune_keeps_three_releases_and_only_their_chunks() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "tprune", &["h1"]);
     let site = tempfile::tempdir().unwrap();
     let (_d, cfg) = tb.temp_config(&static_app(tb, "tprune", &["h1"], site.path(), 3));
     for (i, v) in ["k1", "k2", "k3", "k4", "k5"].iter().enumerate() {
@@ -431,6 +455,7 @@ fn prune_keeps_three_releases_and_only_their_chunks() {
 #[test]
 fn a_failing_post_install_hook_stops_the_deploy_and_on_failure_runs() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "thook", &["h2"]);
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "thook", &["h2"], 9107, ""));
     assert!(deploy(&cfg, "thook", "h1").status.success());
     let hooks = "[apps.thook.hooks]\npost_install = \"echo migrating $RAIJIN_VERSION as $(id -un); exit 4\"\non_failure = \"echo cleanup-after-failure\"\n";
@@ -452,6 +477,7 @@ fn a_failing_post_install_hook_stops_the_deploy_and_on_failure_runs() {
 fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
     let Some(tb) = ready() else { return };
     let _lock = lock_host("h4");
+    fresh(tb, "tcut", &["h4"]);
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("index.html"), "cut v1\n").unwrap();
     write_random(&site.path().join("a.bin"), 1 << 20, 21);
@@ -524,6 +550,7 @@ fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
 #[test]
 fn status_shows_units_and_flags_drift() {
     let Some(tb) = ready() else { return };
+    fresh(tb, "tstatus", &["h5"]);
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "tstatus", &["h5"], 9108, ""));
     assert!(deploy(&cfg, "tstatus", "s1").status.success());
     let out = run(&cfg, &["status", "tstatus", "--json"]);
