@@ -572,3 +572,38 @@ fn status_shows_units_and_flags_drift() {
         "{text}"
     );
 }
+
+#[test]
+fn replicas_run_as_template_instances_and_timers_are_scheduled() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tshape", &["h5"]);
+    let extra = "[apps.tshape.processes.worker]\n\
+                 command = \"./hello serve --listen 127.0.0.1:$((9310 + RAIJIN_INSTANCE))\"\n\
+                 replicas = 2\n\
+                 [apps.tshape.processes.cleanup]\n\
+                 command = \"echo cleaning as $(id -un)\"\n\
+                 timer = \"*-*-* 04:00:00\"\n";
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tshape", &["h5"], 9109, extra));
+    let out = deploy(&cfg, "tshape", "m1");
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let states = tb.ssh(
+        "h5",
+        "systemctl is-active tshape-web.service tshape-worker@1.service tshape-worker@2.service tshape-cleanup.timer",
+    );
+    assert_eq!(states.split_whitespace().collect::<Vec<_>>(), ["active"; 4]);
+    for port in [9311, 9312] {
+        let v = tb.ssh("h5", &format!("curl -s http://127.0.0.1:{port}/version"));
+        assert_eq!(v, "m1\n", "worker on {port}");
+    }
+    // The timer's job runs as the app user when triggered.
+    let job = tb.ssh(
+        "h5",
+        "systemctl start tshape-cleanup.service && journalctl -u tshape-cleanup.service -n 5 -o cat",
+    );
+    assert!(job.contains("cleaning as tshape"), "{job}");
+    // Dropping a process removes its units on the next deploy.
+    std::fs::write(&cfg, binary_app(tb, "tshape", &["h5"], 9109, "")).unwrap();
+    assert!(deploy(&cfg, "tshape", "m2").status.success());
+    let left = tb.ssh("h5", "ls /etc/systemd/system | grep '^tshape-' || true");
+    assert_eq!(left.trim(), "tshape-web.service");
+}

@@ -123,6 +123,33 @@ pub struct LockInfo {
     pub since: String,
     pub version: String,
     pub action: String,
+    /// Machine and process holding the lock: a holder on this machine whose
+    /// process is gone (killed, or its link dropped before it could unlock)
+    /// left a stale lock, which the next deploy from here breaks by itself.
+    #[serde(default)]
+    pub machine: String,
+    #[serde(default)]
+    pub pid: u32,
+}
+
+impl LockInfo {
+    pub fn new(by: &str, version: &str, action: &str) -> Self {
+        LockInfo {
+            by: by.to_string(),
+            since: now_rfc3339(),
+            version: version.to_string(),
+            action: action.to_string(),
+            machine: plan::machine_name(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Held by a process of this machine that no longer runs.
+    fn is_stale_here(&self) -> bool {
+        self.pid != 0
+            && self.machine == plan::machine_name()
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
 }
 
 fn now_rfc3339() -> String {
@@ -158,7 +185,23 @@ async fn lock_host(
             return Ok(());
         }
         let held = text.trim().strip_prefix("held").unwrap_or("").trim();
-        let holder = serde_json::from_str::<LockInfo>(held)
+        let parsed = serde_json::from_str::<LockInfo>(held);
+        if let Ok(h) = &parsed
+            && h.is_stale_here()
+        {
+            events.output(
+                Some(&r.host),
+                Step::Lock,
+                OutputKind::Stderr,
+                &format!(
+                    "breaking a stale lock of {} since {} (process {} on this machine is gone)",
+                    h.by, h.since, h.pid
+                ),
+            );
+            force = true;
+            continue;
+        }
+        let holder = parsed
             .map(|h| {
                 format!(
                     "{} since {} ({} of version {})",
@@ -337,12 +380,7 @@ pub async fn deploy(
     );
 
     let remotes = remotes(engine, &hosts)?;
-    let info = LockInfo {
-        by: by.clone(),
-        since: now_rfc3339(),
-        version: version.id.clone(),
-        action: "deploy".into(),
-    };
+    let info = LockInfo::new(&by, &version.id, "deploy");
     lock_all(
         &remotes,
         &layout,
@@ -1117,12 +1155,7 @@ pub async fn rollback(
     let layout = Layout::new(&app.name);
     let remotes = remotes(engine, &hosts)?;
     let by = plan::deployer();
-    let info = LockInfo {
-        by: by.clone(),
-        since: now_rfc3339(),
-        version: req.to.clone().unwrap_or_else(|| "previous".into()),
-        action: "rollback".into(),
-    };
+    let info = LockInfo::new(&by, req.to.as_deref().unwrap_or("previous"), "rollback");
     lock_all(
         &remotes,
         &layout,

@@ -70,6 +70,15 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// This machine's name.
+pub fn machine_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// `user@machine`, for locks, audit lines and history.
 pub fn deployer() -> String {
     let user = std::env::var("USER")
@@ -85,12 +94,7 @@ pub fn deployer() -> String {
                 .filter(|u| !u.is_empty())
         })
         .unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
+    format!("{user}@{}", machine_name())
 }
 
 /// The directory build commands and relative paths are relative to.
