@@ -607,3 +607,102 @@ fn replicas_run_as_template_instances_and_timers_are_scheduled() {
     let left = tb.ssh("h5", "ls /etc/systemd/system | grep '^tshape-' || true");
     assert_eq!(left.trim(), "tshape-web.service");
 }
+
+#[test]
+fn ctrl_c_releases_the_locks() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tintr", &["h1", "h2"]);
+    let body = binary_app(tb, "tintr", &["h1", "h2"], 9111, "").replace(
+        "kind = \"binary\"\n",
+        "kind = \"binary\"\nbuild = \"sleep 30\"\n",
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+        .args([
+            "-c",
+            cfg.to_str().unwrap(),
+            "deploy",
+            "tintr",
+            "--version",
+            "i1",
+            "--yes",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until both locks are taken (the build is running).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tb
+        .ssh(
+            "h2",
+            "test -d /opt/raijin/tintr/.install/lock && echo held || true",
+        )
+        .trim()
+        != "held"
+    {
+        assert!(Instant::now() < deadline, "lock never taken");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("releasing the deploy locks"),
+        "{}",
+        stderr(&out)
+    );
+    for h in ["h1", "h2"] {
+        let lock = tb.ssh(
+            h,
+            "test -d /opt/raijin/tintr/.install/lock && echo held || echo free",
+        );
+        assert_eq!(lock.trim(), "free", "{h}");
+    }
+}
+
+#[test]
+fn a_site_caddy_rejects_is_restored_and_the_previous_release_serves() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h4");
+    fresh(tb, "tcaddy", &["h4"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tcaddy", &["h4"], 9112, ""));
+    assert!(deploy(&cfg, "tcaddy", "y1").status.success());
+    let site_before = tb.ssh("h4", "cat /etc/caddy/raijin/tcaddy.caddy");
+    // Anything making Caddy's config invalid; the new release also moves to
+    // another port, so its site differs and must be installed.
+    tb.ssh(
+        "h4",
+        "echo 'this is { not caddy' > /etc/caddy/raijin/zz-broken.caddy",
+    );
+    struct Cleanup<'a>(&'a Testbed);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            self.0.ssh(
+                "h4",
+                "rm -f /etc/caddy/raijin/zz-broken.caddy; systemctl reload caddy",
+            );
+        }
+    }
+    let _c = Cleanup(tb);
+    std::fs::write(&cfg, binary_app(tb, "tcaddy", &["h4"], 9113, "")).unwrap();
+    let out = deploy(&cfg, "tcaddy", "y2");
+    assert!(!out.status.success());
+    let err = report(&out)["hosts"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    println!("{err}");
+    assert!(err.contains("Caddy rejected the new site"), "{err}");
+    assert_eq!(
+        tb.ssh("h4", "cat /etc/caddy/raijin/tcaddy.caddy"),
+        site_before
+    );
+    assert_eq!(curl(tb, "h4", "tcaddy.test", "/version"), "y1\n");
+}
