@@ -617,7 +617,7 @@ fn ctrl_c_releases_the_locks() {
         "kind = \"binary\"\nbuild = \"sleep 30\"\n",
     );
     let (_d, cfg) = tb.temp_config(&body);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+    let child = Command::new(env!("CARGO_BIN_EXE_raijin"))
         .args([
             "-c",
             cfg.to_str().unwrap(),
