@@ -926,7 +926,9 @@ async fn health(
         match bad {
             None => {
                 stable += 1;
-                if stable >= 2 {
+                // A served health path proves the app is up; without one, ask
+                // twice so a process that dies right after starting is caught.
+                if stable >= 2 || app.proxy.is_some() {
                     break;
                 }
             }
@@ -937,7 +939,7 @@ async fn health(
                 }
             }
         }
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if let Some(proxy) = &app.proxy {
         let mut last;
