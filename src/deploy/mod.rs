@@ -24,7 +24,7 @@ use crate::engine::Engine;
 use crate::engine::events::{Event, Events, Step};
 use crate::remote::{Layout, caddy, units};
 use crate::ssh::{OutputKind, Stdin};
-use remote::{Remote, RemoteError};
+use remote::Remote;
 
 /// How long a new release has to become healthy.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -229,17 +229,19 @@ async fn lock_host(
 /// Release the app's lock on these hosts (also used after Ctrl-C).
 pub async fn unlock(engine: &Engine, app: &str, hosts: &[String]) {
     let layout = Layout::new(app);
-    let jobs = hosts
+    let remotes: Vec<Remote> = hosts
         .iter()
-        .filter_map(|h| engine.session(h).ok().map(|s| Remote::new(h, s)));
-    let script = scripts::unlock(&layout);
-    futures::future::join_all(jobs.map(|r| {
-        let script = script.clone();
-        async move {
-            let _ = r.script("releasing the deploy lock", &script).await;
-        }
-    }))
-    .await;
+        .filter_map(|h| engine.session(h).ok().map(|s| Remote::new(h, s)))
+        .collect();
+    futures::future::join_all(remotes.iter().map(|r| release(r, &layout))).await;
+}
+
+/// Release the app's lock on one host (best effort: a host that is gone
+/// keeps a lock its next deploy recognizes as stale).
+async fn release(r: &Remote, layout: &Layout) {
+    let _ = r
+        .script("releasing the deploy lock", &scripts::unlock(layout))
+        .await;
 }
 
 /// Lock every host or none.
@@ -257,22 +259,17 @@ async fn lock_all(
             .map(|r| lock_host(r, layout, info, req_wait, force, events)),
     )
     .await;
-    let mut errors = Vec::new();
-    for (r, res) in remotes.iter().zip(&results) {
-        if let Err(e) = res {
-            errors.push(format!("{e:#}"));
-        } else {
-            let _ = r;
-        }
-    }
+    let errors: Vec<String> = results
+        .iter()
+        .filter_map(|res| res.as_ref().err().map(|e| format!("{e:#}")))
+        .collect();
     if errors.is_empty() {
         return Ok(());
     }
     // Give back the locks we did take.
-    let script = scripts::unlock(layout);
     for (r, res) in remotes.iter().zip(results) {
         if res.is_ok() {
-            let _ = r.script("releasing the deploy lock", &script).await;
+            release(r, layout).await;
         }
     }
     bail!(errors.join("\n"))
@@ -450,9 +447,7 @@ pub async fn deploy(
         Ok(r) => Arc::new(r),
         Err(e) => {
             for r in &remotes {
-                let _ = r
-                    .script("releasing the deploy lock", &scripts::unlock(&layout))
-                    .await;
+                release(r, &layout).await;
             }
             return Err(e);
         }
@@ -525,9 +520,7 @@ async fn deploy_host(
         events,
     )
     .await;
-    let _ = r
-        .script("releasing the deploy lock", &scripts::unlock(layout))
-        .await;
+    release(r, layout).await;
     events.send(Event::HostDone {
         host: r.host.clone(),
         ok,
@@ -1228,9 +1221,7 @@ pub async fn rollback(
                 },
             };
             audit(r, layout, "rollback", by, None, &outcome, events).await;
-            let _ = r
-                .script("releasing the deploy lock", &scripts::unlock(layout))
-                .await;
+            release(r, layout).await;
             events.send(Event::HostDone {
                 host: r.host.clone(),
                 ok: outcome.ok,
@@ -1250,13 +1241,4 @@ pub async fn rollback(
         artifact_bytes: 0,
         hosts: outcomes,
     })
-}
-
-impl From<RemoteError> for Unhealthy {
-    fn from(e: RemoteError) -> Self {
-        Unhealthy {
-            reason: e.to_string(),
-            journal: Vec::new(),
-        }
-    }
 }
