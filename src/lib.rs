@@ -13,4 +13,5 @@ pub mod logging;
 pub mod remote;
 pub mod secrets;
 pub mod ssh;
+pub mod tui;
 pub mod util;

@@ -2,6 +2,36 @@
 
 pub use crate::config::did_you_mean;
 
+/// Compare names the way people count: `h2` before `h10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (pa, pb) = (parts(a), parts(b));
+    for (x, y) in pa.iter().zip(pb.iter()) {
+        let ord = match (x, y) {
+            ((true, n), (true, m)) => {
+                let (n, m) = (n.trim_start_matches('0'), m.trim_start_matches('0'));
+                n.len().cmp(&m.len()).then_with(|| n.cmp(m))
+            }
+            ((_, n), (_, m)) => n.cmp(m),
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    pa.len().cmp(&pb.len()).then_with(|| a.cmp(b))
+}
+
 /// Quote a string for a POSIX shell command line.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -37,6 +67,13 @@ mod tests {
     fn typo_suggestions() {
         assert_eq!(did_you_mean("h11", ["h1", "h2", "web"]), Some("h1"));
         assert_eq!(did_you_mean("database", ["h1", "h2"]), None);
+    }
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec!["h10", "h2", "h1", "web", "h02", ""];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["", "h1", "h02", "h2", "h10", "web"]);
     }
 
     #[test]

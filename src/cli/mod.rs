@@ -100,7 +100,8 @@ pub fn main() -> ExitCode {
 
     match &cli.command {
         Some(Command::Config(ConfigCommand::Check)) => return config_check(&config_path),
-        None => {
+        None if !config_path.exists() && cli.global.config.is_none() => {
+            // No subcommand and no ./raijin.toml: explain instead of failing.
             use clap::CommandFactory as _;
             let _ = Cli::command().print_help();
             return ExitCode::SUCCESS;
@@ -112,6 +113,21 @@ pub fn main() -> ExitCode {
     let config = match load_config(&config_path) {
         Ok(c) => c,
         Err(code) => return code,
+    };
+    // So do problems with the console's keymap or theme.
+    let console = match &cli.command {
+        None => match crate::tui::Console::prepare(&config) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        Some(_) => None,
+    };
+    let prompter: Arc<dyn crate::ssh::Prompter> = match &console {
+        Some(c) => c.prompter(),
+        None => Arc::new(prompt::CliPrompter::default()),
     };
     let _log_guard = crate::logging::init();
 
@@ -131,7 +147,7 @@ pub fn main() -> ExitCode {
             EngineOptions {
                 ssh_config: cli.global.ssh_config.clone(),
                 accept_new_host_key: cli.global.accept_new_host_key,
-                prompter: Arc::new(prompt::CliPrompter::default()),
+                prompter,
             },
         ) {
             Ok(e) => e,
@@ -142,6 +158,9 @@ pub fn main() -> ExitCode {
         };
         for w in &engine.warnings {
             eprintln!("warning: {w}");
+        }
+        if let Some(console) = console {
+            return console.run(engine).await;
         }
         match cli.command {
             Some(Command::Hosts(args)) => hosts::run(&engine, args).await,

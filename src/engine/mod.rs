@@ -84,8 +84,10 @@ impl Engine {
         )
     }
 
-    /// All sessions, by host name.
+    /// All sessions, in natural order of host name (h2 before h10).
     pub fn sessions(&self) -> impl Iterator<Item = (&String, &Arc<Session>)> {
-        self.sessions.iter()
+        let mut all: Vec<_> = self.sessions.iter().collect();
+        all.sort_by(|a, b| crate::util::natural_cmp(a.0, b.0));
+        all.into_iter()
     }
 }

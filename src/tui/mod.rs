@@ -1,0 +1,254 @@
+//! The console: raijin's full-screen face. One task owns the [`state::App`];
+//! terminal input, engine events, host link changes, log records and a tick
+//! arrive as messages; the state updates without I/O, the runtime starts the
+//! effects it asks for, and a frame is drawn only when something changed, at
+//! most 60 times a second.
+
+pub mod action;
+mod effects;
+pub mod input;
+pub mod keymap;
+pub mod logs;
+pub mod palette;
+mod prompter;
+pub mod run;
+pub mod state;
+mod terminal;
+pub mod theme;
+pub mod ui;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt as _;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::ssh::{LinkState, Prompter};
+use keymap::Keymap;
+use logs::LogRecord;
+use state::{App, AppInfo, HostInfo, Msg};
+use theme::Theme;
+
+/// Shortest time between two frames (60 fps).
+const FRAME: Duration = Duration::from_millis(16);
+/// Timer for elapsed counters and toasts; nothing is drawn when idle.
+const TICK: Duration = Duration::from_millis(250);
+/// How often a connected host's RTT is measured.
+const RTT_EVERY: Duration = Duration::from_secs(2);
+
+/// Everything the console needs that can fail, checked before the screen
+/// opens so errors print to a normal terminal.
+pub struct Console {
+    keymap: Keymap,
+    theme: Theme,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+impl Console {
+    /// Validate `[ui]`: the keymap overrides and the theme.
+    pub fn prepare(config: &Config) -> Result<Console, String> {
+        let keymap = Keymap::with_overrides(&config.ui.keymap)
+            .map_err(|e| format!("{}: {e}", config.path.display()))?;
+        let dir = crate::deploy::plan::project_dir(config);
+        let theme = Theme::load(&config.ui.theme, &dir)
+            .map_err(|e| format!("{}: error: [ui] theme: {e}", config.path.display()))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        Ok(Console {
+            keymap,
+            theme,
+            tx,
+            rx,
+        })
+    }
+
+    /// The prompter to give the engine: SSH questions become dialogs.
+    pub fn prompter(&self) -> Arc<dyn Prompter> {
+        Arc::new(prompter::TuiPrompter::new(self.tx.clone()))
+    }
+
+    /// Where a log follower sends records for the Logs pane.
+    pub fn log_sender(&self) -> LogSender {
+        LogSender {
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Run until the user quits; the terminal is restored on every exit path.
+    pub async fn run(self, engine: Engine) -> ExitCode {
+        let engine = Arc::new(engine);
+        let guard = match terminal::TerminalGuard::enter() {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("error: cannot open the console on this terminal: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let result = self.run_loop(engine).await;
+        drop(guard);
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    async fn run_loop(self, engine: Arc<Engine>) -> anyhow::Result<()> {
+        let Console {
+            keymap,
+            theme,
+            tx,
+            mut rx,
+        } = self;
+        let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+        let now = Instant::now();
+        let mut app = App::new(app_infos(&engine.config), host_infos(&engine), keymap, now);
+        let size = term.size()?;
+        app.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+
+        // Keep every link up and report its state.
+        let mut tasks = Vec::new();
+        for (name, session) in engine.sessions() {
+            tasks.push(session.supervise(RTT_EVERY));
+            let mut status = session.status();
+            let tx = tx.clone();
+            let host = name.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let s = status.borrow_and_update().clone();
+                    if tx
+                        .send(Msg::Link {
+                            host: host.clone(),
+                            status: s,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                    if status.changed().await.is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        let mut effects = effects::Effects::new(engine.clone(), tx.clone());
+        for fx in app.start() {
+            effects.start(fx);
+        }
+
+        let mut input = EventStream::new();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut batch = Vec::with_capacity(256);
+        let mut last_frame = Instant::now() - FRAME;
+        loop {
+            let frame_due = last_frame + FRAME;
+            tokio::select! {
+                ev = input.next() => match ev {
+                    Some(Ok(ev)) => {
+                        if let Some(msg) = term_msg(ev) {
+                            for fx in app.update(msg, Instant::now()) {
+                                effects.start(fx);
+                            }
+                        }
+                    }
+                    Some(Err(e)) => return Err(e.into()),
+                    None => break,
+                },
+                n = rx.recv_many(&mut batch, 256) => {
+                    if n == 0 {
+                        break;
+                    }
+                    let now = Instant::now();
+                    for msg in batch.drain(..) {
+                        for fx in app.update(msg, now) {
+                            effects.start(fx);
+                        }
+                    }
+                }
+                _ = tick.tick() => {
+                    app.update(Msg::Tick, Instant::now());
+                }
+                _ = tokio::time::sleep_until(frame_due.into()), if app.dirty => {}
+            }
+            if app.quit {
+                break;
+            }
+            if app.dirty && Instant::now() >= frame_due {
+                term.draw(|f| ui::draw(f, &app, &theme))?;
+                app.dirty = false;
+                last_frame = Instant::now();
+            }
+        }
+        // A quit while a run was going started its cancel, which releases
+        // the locks: give it a few seconds to finish.
+        if effects.cancelling() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                while let Some(msg) = rx.recv().await {
+                    if matches!(msg, Msg::RunDone { .. }) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+        effects.abort_all();
+        for t in tasks {
+            t.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Sends log records to the console's Logs pane.
+#[derive(Clone)]
+pub struct LogSender {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl LogSender {
+    /// False once the console has exited.
+    pub fn send(&self, record: LogRecord) -> bool {
+        self.tx.send(Msg::Log(record)).is_ok()
+    }
+}
+
+fn term_msg(ev: TermEvent) -> Option<Msg> {
+    match ev {
+        TermEvent::Key(k) => Some(Msg::Key(k)),
+        TermEvent::Mouse(m) => Some(Msg::Mouse(m)),
+        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+pub fn app_infos(config: &Config) -> Vec<AppInfo> {
+    config
+        .apps
+        .values()
+        .map(|a| AppInfo {
+            name: a.name.clone(),
+            hosts: a.hosts.clone(),
+        })
+        .collect()
+}
+
+fn host_infos(engine: &Engine) -> Vec<HostInfo> {
+    engine
+        .sessions()
+        .map(|(name, s)| HostInfo {
+            name: name.clone(),
+            addr: s.target().host.clone(),
+            link: LinkState::Idle,
+            rtt: None,
+        })
+        .collect()
+}

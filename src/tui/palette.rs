@@ -1,0 +1,169 @@
+//! The `:` command palette: fuzzy matching (skim's algorithm) over every named
+//! action and every target — apps, hosts and kept versions of the selected
+//! app — with the matched characters marked for highlighting.
+
+use fuzzy_matcher::FuzzyMatcher as _;
+use fuzzy_matcher::skim::SkimMatcherV2;
+
+use super::action::Action;
+
+/// What a palette entry does when chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Action(Action),
+    App(String),
+    Host(String),
+    /// Roll the selected app back to this version on this host.
+    Version {
+        host: String,
+        version: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub target: Target,
+    /// What is matched and shown.
+    pub label: String,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Palette {
+    pub input: String,
+    entries: Vec<Entry>,
+    /// Indices into `entries` with the matched char positions, best first.
+    pub matches: Vec<(usize, Vec<usize>)>,
+    pub selected: usize,
+}
+
+impl Palette {
+    pub fn new(entries: Vec<Entry>) -> Palette {
+        let mut p = Palette {
+            entries,
+            ..Default::default()
+        };
+        p.refilter();
+        p
+    }
+
+    pub fn entry(&self, i: usize) -> Option<&Entry> {
+        self.entries.get(i)
+    }
+
+    pub fn push_char(&mut self, c: char) {
+        self.input.push(c);
+        self.refilter();
+    }
+
+    pub fn backspace(&mut self) {
+        self.input.pop();
+        self.refilter();
+    }
+
+    pub fn up(&mut self) {
+        self.selected = self.selected.saturating_sub(1);
+    }
+
+    pub fn down(&mut self) {
+        if self.selected + 1 < self.matches.len() {
+            self.selected += 1;
+        }
+    }
+
+    /// The chosen entry.
+    pub fn chosen(&self) -> Option<&Entry> {
+        self.matches
+            .get(self.selected)
+            .and_then(|(i, _)| self.entries.get(*i))
+    }
+
+    fn refilter(&mut self) {
+        let matcher = SkimMatcherV2::default().ignore_case();
+        let mut scored: Vec<(i64, usize, Vec<usize>)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                if self.input.is_empty() {
+                    return Some((0, i, Vec::new()));
+                }
+                matcher
+                    .fuzzy_indices(&e.label, &self.input)
+                    .map(|(score, idx)| (score, i, idx))
+            })
+            .collect();
+        // Best score first; ties keep the list order.
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.matches = scored.into_iter().map(|(_, i, idx)| (i, idx)).collect();
+        self.selected = 0;
+    }
+}
+
+/// The palette's entries: every action, then apps, hosts and versions.
+pub fn entries(apps: &[String], hosts: &[String], versions: &[(String, String)]) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Action::ALL
+        .into_iter()
+        .map(|a| Entry {
+            target: Target::Action(a),
+            label: a.name().to_string(),
+            detail: a.description().to_string(),
+        })
+        .collect();
+    out.extend(apps.iter().map(|a| Entry {
+        target: Target::App(a.clone()),
+        label: format!("app {a}"),
+        detail: "select the app".into(),
+    }));
+    out.extend(hosts.iter().map(|h| Entry {
+        target: Target::Host(h.clone()),
+        label: format!("host {h}"),
+        detail: "select the host".into(),
+    }));
+    out.extend(versions.iter().map(|(h, v)| Entry {
+        target: Target::Version {
+            host: h.clone(),
+            version: v.clone(),
+        },
+        label: format!("rollback {v} on {h}"),
+        detail: "roll back to this kept release (asks first)".into(),
+    }));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuzzy_matches_rank_and_mark() {
+        let mut p = Palette::new(entries(&["hello".into()], &["h1".into()], &[]));
+        for c in "dep".chars() {
+            p.push_char(c);
+        }
+        assert_eq!(
+            p.chosen().map(|e| e.target.clone()),
+            Some(Target::Action(Action::Deploy))
+        );
+        assert_eq!(p.matches[0].1, vec![0, 1, 2]);
+        p.backspace();
+        p.backspace();
+        p.backspace();
+        for c in "hello".chars() {
+            p.push_char(c);
+        }
+        assert_eq!(
+            p.chosen().map(|e| e.target.clone()),
+            Some(Target::App("hello".into()))
+        );
+    }
+
+    #[test]
+    fn no_match_leaves_nothing_chosen() {
+        let mut p = Palette::new(entries(&[], &[], &[]));
+        for c in "zzzzqqq".chars() {
+            p.push_char(c);
+        }
+        assert!(p.chosen().is_none());
+    }
+}

@@ -1,0 +1,507 @@
+//! Snapshots of the console's panes on ratatui's TestBackend, at 80×24 and
+//! 160×48, in the states that matter: a deploy in progress, a deploy that
+//! failed with the unit's journal lines, history with current and bad
+//! releases, logs filtered, the palette and help. Every state is built by
+//! feeding messages into the state, as the runtime would; no network.
+
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use raijin::deploy::inspect::{HostHistory, HostStatus, Release, UnitState};
+use raijin::deploy::{HostOutcome, Report};
+use raijin::engine::events::{Event, Step};
+use raijin::ssh::{HostStatus as Link, LinkState, OutputKind};
+use raijin::tui::keymap::Keymap;
+use raijin::tui::logs::LogRecord;
+use raijin::tui::run::Outcome;
+use raijin::tui::state::{App, AppInfo, Effect, HostInfo, Msg, Pending, Tab};
+use raijin::tui::theme::Theme;
+use raijin::tui::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn app(t0: Instant) -> App {
+    let hosts = ["h1", "h2", "h3"];
+    let mut app = App::new(
+        vec![
+            AppInfo {
+                name: "hello".into(),
+                hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            },
+            AppInfo {
+                name: "pyhello".into(),
+                hosts: vec!["h1".into()],
+            },
+        ],
+        hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| HostInfo {
+                name: h.to_string(),
+                addr: format!("10.77.{}.2", i + 1),
+                link: LinkState::Idle,
+                rtt: None,
+            })
+            .collect(),
+        Keymap::default(),
+        t0,
+    );
+    for (i, h) in hosts.iter().enumerate() {
+        app.update(
+            Msg::Link {
+                host: h.to_string(),
+                status: Link {
+                    state: LinkState::Connected,
+                    rtt: Some(Duration::from_micros(400 + 100 * i as u64)),
+                    since: UNIX_EPOCH,
+                },
+            },
+            t0,
+        );
+    }
+    let status = |h: &str, v: &str| HostStatus {
+        host: h.into(),
+        current: Some(v.into()),
+        units: vec![UnitState {
+            unit: "hello-web.service".into(),
+            active: "active".into(),
+            sub: "running".into(),
+            since: "Mon 2026-11-23 03:09:53 UTC".into(),
+        }],
+        drift: vec![],
+        error: None,
+    };
+    app.update(
+        Msg::Status {
+            app: "hello".into(),
+            hosts: vec![
+                status("h1", "v1.3"),
+                status("h2", "v1.3"),
+                status("h3", "v1.3"),
+            ],
+        },
+        t0,
+    );
+    app.update(
+        Msg::Status {
+            app: "pyhello".into(),
+            hosts: vec![HostStatus {
+                host: "h1".into(),
+                ..Default::default()
+            }],
+        },
+        t0,
+    );
+    app
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| ui::draw(f, app, &Theme::default())).unwrap();
+    term.backend().to_string()
+}
+
+fn snap(name: &str, app: &mut App) {
+    for (w, h) in SIZES {
+        app.update(Msg::Resize(w, h), app.now);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(app, w, h));
+    }
+}
+
+fn key(app: &mut App, code: KeyCode, now: Instant) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
+}
+
+fn start_deploy(app: &mut App, t0: Instant) -> u64 {
+    let fx = app.confirmed(Pending::Deploy {
+        app: "hello".into(),
+        hosts: vec!["h1".into(), "h2".into(), "h3".into()],
+        version: "v1.4".into(),
+    });
+    match &fx[..] {
+        [Effect::Deploy { id, req }] => {
+            assert_eq!(req.version.as_deref(), Some("v1.4"));
+            assert_eq!(app.run.as_ref().map(|r| r.started), Some(t0));
+            *id
+        }
+        other => panic!("expected a deploy effect, got {other:?}"),
+    }
+}
+
+fn ev(app: &mut App, id: u64, event: Event, at: Instant) {
+    app.update(Msg::RunEvent { id, event }, at);
+}
+
+fn local_steps(app: &mut App, id: u64, t0: Instant) {
+    for (step, ms) in [(Step::Plan, 40), (Step::Build, 4200), (Step::Bundle, 300)] {
+        ev(
+            app,
+            id,
+            Event::StepStarted {
+                host: None,
+                step,
+                detail: None,
+            },
+            t0,
+        );
+        ev(
+            app,
+            id,
+            Event::StepFinished {
+                host: None,
+                step,
+                elapsed_ms: ms,
+                detail: None,
+            },
+            t0,
+        );
+    }
+    ev(
+        app,
+        id,
+        Event::Output {
+            host: None,
+            step: Step::Build,
+            stream: OutputKind::Stderr,
+            line: "   Compiling hello v0.1.0 (/work/assets/hello)".into(),
+        },
+        t0,
+    );
+}
+
+fn host_through(app: &mut App, id: u64, host: &str, steps: &[Step], t: Instant) {
+    for step in steps {
+        ev(
+            app,
+            id,
+            Event::StepStarted {
+                host: Some(host.into()),
+                step: *step,
+                detail: None,
+            },
+            t,
+        );
+        ev(
+            app,
+            id,
+            Event::StepFinished {
+                host: Some(host.into()),
+                step: *step,
+                elapsed_ms: 120,
+                detail: None,
+            },
+            t,
+        );
+    }
+}
+
+#[test]
+fn deploy_in_progress() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let id = start_deploy(&mut app, t0);
+    local_steps(&mut app, id, t0);
+    let t1 = t0 + Duration::from_secs(5);
+    host_through(
+        &mut app,
+        id,
+        "h1",
+        &[Step::Lock, Step::Push, Step::Install],
+        t1,
+    );
+    ev(
+        &mut app,
+        id,
+        Event::StepStarted {
+            host: Some("h1".into()),
+            step: Step::Activate,
+            detail: Some("v1.4".into()),
+        },
+        t1,
+    );
+    ev(
+        &mut app,
+        id,
+        Event::Output {
+            host: Some("h1".into()),
+            step: Step::Install,
+            stream: OutputKind::Stdout,
+            line: "created app user hello".into(),
+        },
+        t1,
+    );
+    for (h, done) in [("h2", 1_300_000u64), ("h3", 600_000)] {
+        host_through(&mut app, id, h, &[Step::Lock], t1);
+        ev(
+            &mut app,
+            id,
+            Event::StepStarted {
+                host: Some(h.into()),
+                step: Step::Push,
+                detail: None,
+            },
+            t1,
+        );
+        ev(
+            &mut app,
+            id,
+            Event::Progress {
+                host: Some(h.into()),
+                step: Step::Push,
+                done,
+                total: 2_400_000,
+            },
+            t1,
+        );
+    }
+    app.update(Msg::Tick, t0 + Duration::from_millis(6_300));
+    assert!(app.run.as_ref().is_some_and(|r| r.running()));
+    snap("deploy_in_progress", &mut app);
+}
+
+#[test]
+fn deploy_failed_with_journal() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let id = start_deploy(&mut app, t0);
+    local_steps(&mut app, id, t0);
+    let t1 = t0 + Duration::from_secs(6);
+    for h in ["h1", "h3"] {
+        host_through(
+            &mut app,
+            id,
+            h,
+            &[
+                Step::Lock,
+                Step::Push,
+                Step::Install,
+                Step::Activate,
+                Step::Health,
+            ],
+            t1,
+        );
+        ev(
+            &mut app,
+            id,
+            Event::HostDone {
+                host: h.into(),
+                ok: true,
+                version: Some("v1.4".into()),
+                summary: "v1.4 live (sent 1.2 MiB in 3 chunks)".into(),
+            },
+            t1,
+        );
+    }
+    host_through(
+        &mut app,
+        id,
+        "h2",
+        &[Step::Lock, Step::Push, Step::Install, Step::Activate],
+        t1,
+    );
+    ev(
+        &mut app,
+        id,
+        Event::StepStarted {
+            host: Some("h2".into()),
+            step: Step::Health,
+            detail: None,
+        },
+        t1,
+    );
+    ev(
+        &mut app,
+        id,
+        Event::StepFailed {
+            host: Some("h2".into()),
+            step: Step::Health,
+            error: "hello-web.service did not become active; reverted to v1.3".into(),
+            journal: vec![
+                "Nov 23 03:09:51 h2 hello[812]: listening on 0.0.0.0:8000".into(),
+                "Nov 23 03:09:52 h2 hello[812]: error: DATABASE_URL is not set".into(),
+                "Nov 23 03:09:52 h2 systemd[1]: hello-web.service: Main process exited, code=exited, status=1/FAILURE".into(),
+            ],
+        },
+        t1 + Duration::from_secs(2),
+    );
+    ev(
+        &mut app,
+        id,
+        Event::HostDone {
+            host: "h2".into(),
+            ok: false,
+            version: Some("v1.4".into()),
+            summary: "failed at health; v1.3 restored".into(),
+        },
+        t1 + Duration::from_secs(2),
+    );
+    let outcome = |h: &str, ok: bool| HostOutcome {
+        host: h.into(),
+        ok,
+        version: "v1.4".into(),
+        from_version: Some("v1.3".into()),
+        error: (!ok).then(|| "health: hello-web.service did not become active".into()),
+        bytes_sent: 1_258_291,
+        chunks_sent: 3,
+        elapsed_ms: 2_900,
+    };
+    app.update(
+        Msg::RunDone {
+            id,
+            outcome: Outcome::Report(Report {
+                app: "hello".into(),
+                version: "v1.4".into(),
+                artifact_bytes: 2_400_000,
+                hosts: vec![
+                    outcome("h1", true),
+                    outcome("h2", false),
+                    outcome("h3", true),
+                ],
+            }),
+        },
+        t0 + Duration::from_secs(9),
+    );
+    assert_eq!(app.run.as_ref().map(|r| r.failed_hosts()), Some(vec!["h2"]));
+    snap("deploy_failed", &mut app);
+}
+
+fn release(v: &str, at: &str, current: bool, bad: bool) -> Release {
+    Release {
+        version: v.into(),
+        commit: Some(format!("{:0<12}", v.replace('.', ""))),
+        deployed_at: at.into(),
+        by: "ana@laptop".into(),
+        current,
+        bad,
+    }
+}
+
+fn history_app(t0: Instant) -> App {
+    let mut app = app(t0);
+    let fx = key(&mut app, KeyCode::Char('3'), t0);
+    let generation = match &fx[..] {
+        [Effect::LoadHistory { generation, .. }] => *generation,
+        other => panic!("expected a history load, got {other:?}"),
+    };
+    let h1 = HostHistory {
+        host: "h1".into(),
+        releases: vec![
+            release("v1.4", "2026-11-23T03:09:53Z", false, true),
+            release("v1.3", "2026-11-22T17:40:02Z", true, false),
+            release("v1.2", "2026-11-20T09:12:45Z", false, false),
+        ],
+        current: Some("v1.3".into()),
+        previous: Some("v1.2".into()),
+    };
+    let h2 = HostHistory {
+        host: "h2".into(),
+        releases: vec![
+            release("v1.3", "2026-11-22T17:40:02Z", true, false),
+            release("v1.2", "2026-11-20T09:12:45Z", false, false),
+        ],
+        current: Some("v1.3".into()),
+        previous: Some("v1.2".into()),
+    };
+    app.update(
+        Msg::History {
+            app: "hello".into(),
+            generation,
+            hosts: vec![
+                ("h1".into(), Ok(h1)),
+                ("h2".into(), Ok(h2)),
+                ("h3".into(), Err("h3: connection refused".into())),
+            ],
+        },
+        t0,
+    );
+    app
+}
+
+#[test]
+fn history_with_current_and_bad_releases() {
+    let t0 = Instant::now();
+    let mut app = history_app(t0);
+    app.update(
+        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+        t0,
+    );
+    app.update(
+        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+        t0,
+    );
+    key(&mut app, KeyCode::Char('j'), t0);
+    key(&mut app, KeyCode::Char('j'), t0);
+    assert_eq!(
+        app.history
+            .selected_release()
+            .map(|(h, r)| (h.to_string(), r.version.clone())),
+        Some(("h1".to_string(), "v1.2".to_string()))
+    );
+    snap("history", &mut app);
+    // Enter asks before rolling back.
+    key(&mut app, KeyCode::Enter, t0);
+    snap("history_confirm_rollback", &mut app);
+    let fx = key(&mut app, KeyCode::Char('y'), t0);
+    assert!(matches!(&fx[..], [Effect::Rollback { req, .. }]
+        if req.to.as_deref() == Some("v1.2") && req.hosts == ["h1"]));
+    assert_eq!(app.tab, Tab::Deploy);
+}
+
+#[test]
+fn palette_open() {
+    let t0 = Instant::now();
+    let mut app = history_app(t0);
+    key(&mut app, KeyCode::Char(':'), t0);
+    for c in "rol".chars() {
+        key(&mut app, KeyCode::Char(c), t0);
+    }
+    snap("palette", &mut app);
+}
+
+#[test]
+fn help_open() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    key(&mut app, KeyCode::Char('?'), t0);
+    snap("help", &mut app);
+}
+
+#[test]
+fn logs_filtered() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    key(&mut app, KeyCode::Char('2'), t0);
+    let lines = [
+        ("h1", 6, "GET /health 200 0.4ms"),
+        ("h2", 6, "GET / 200 1.1ms"),
+        ("h3", 4, "slow request: GET /health took 812ms"),
+        (
+            "h1",
+            3,
+            "\x1b[31mpanic\x1b[0m: health check handler crashed",
+        ),
+        ("h2", 6, "GET /health 200 0.3ms"),
+        ("h3", 6, "GET /static/app.css 304"),
+    ];
+    for (i, (host, priority, message)) in lines.iter().enumerate() {
+        app.update(
+            Msg::Log(LogRecord {
+                time: UNIX_EPOCH + Duration::from_secs(1_795_000_000 + i as u64),
+                host: host.to_string(),
+                unit: "hello-web.service".into(),
+                priority: *priority,
+                message: message.to_string(),
+            }),
+            t0,
+        );
+    }
+    key(&mut app, KeyCode::Char('/'), t0);
+    for c in "health".chars() {
+        key(&mut app, KeyCode::Char(c), t0);
+    }
+    key(&mut app, KeyCode::Enter, t0);
+    assert_eq!(app.logs.visible(100).len(), 4);
+    snap("logs_filtered", &mut app);
+}
