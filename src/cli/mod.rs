@@ -5,6 +5,7 @@ mod hosts;
 mod pipeline;
 mod prompt;
 mod run;
+pub mod secrets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +82,9 @@ pub enum Command {
     History(pipeline::HistoryArgs),
     /// Current version and unit states per app and host; flags drift
     Status(pipeline::StatusArgs),
+    /// OS keyring entries (set, get, rm) and a check of an app's secret references
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -100,6 +104,12 @@ pub fn main() -> ExitCode {
 
     match &cli.command {
         Some(Command::Config(ConfigCommand::Check)) => return config_check(&config_path),
+        // Keyring entries are managed without a configuration.
+        Some(Command::Secrets(cmd)) => {
+            if let Some(code) = secrets::run_without_config(cmd) {
+                return code;
+            }
+        }
         None if !config_path.exists() && cli.global.config.is_none() => {
             // No subcommand and no ./raijin.toml: explain instead of failing.
             use clap::CommandFactory as _;
@@ -170,6 +180,7 @@ pub fn main() -> ExitCode {
             Some(Command::Rollback(args)) => pipeline::rollback(&engine, args).await,
             Some(Command::History(args)) => pipeline::history(&engine, args).await,
             Some(Command::Status(args)) => pipeline::status(&engine, args).await,
+            Some(Command::Secrets(cmd)) => secrets::run(&engine, cmd).await,
             Some(Command::Config(_)) | None => ExitCode::SUCCESS,
         }
     })

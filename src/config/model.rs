@@ -207,7 +207,7 @@ pub struct HooksConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretsConfig {
     pub adapter: SecretAdapter,
-    /// `[secrets.options]`, free-form, meaning depends on the adapter.
+    /// `[secrets.options]`: adapter settings (known keys: `secrets::OPTION_KEYS`).
     pub options: BTreeMap<String, String>,
     pub timeout_secs: u64,
 }

@@ -228,8 +228,27 @@ pub(crate) static SECRETS: Section = Section {
             Kind::Enum(&SecretAdapter::NAMES),
             "`op` is 1Password, `bw` is Bitwarden",
         ),
-        field("options", Kind::FreeStrings),
+        field("options", Kind::Table(&SECRETS_OPTIONS)),
         field("timeout_secs", SECONDS),
+    ],
+};
+
+/// `[secrets.options]`: the settings the adapters read (`secrets::OPTION_KEYS`).
+pub(crate) static SECRETS_OPTIONS: Section = Section {
+    title: "[secrets.options]",
+    fields: &[
+        noted(
+            "bw_password_env",
+            Kind::Str,
+            "the name of an environment variable holding the Bitwarden master password",
+        ),
+        noted(
+            "bw_sync",
+            Kind::Enum(&["true", "false"]),
+            "run `bw sync` before reading",
+        ),
+        field("doppler_project", Kind::Str),
+        field("doppler_config", Kind::Str),
     ],
 };
 
@@ -239,8 +258,18 @@ pub(crate) static UI: Section = Section {
 };
 
 /// Every section, for "this key belongs in another table" hints and for tests.
-pub(crate) static ALL: [&Section; 10] = [
-    &ROOT, &SSH, &HOST, &APP, &VERSION, &PROCESS, &PROXY, &HOOKS, &SECRETS, &UI,
+pub(crate) static ALL: [&Section; 11] = [
+    &ROOT,
+    &SSH,
+    &HOST,
+    &APP,
+    &VERSION,
+    &PROCESS,
+    &PROXY,
+    &HOOKS,
+    &SECRETS,
+    &SECRETS_OPTIONS,
+    &UI,
 ];
 
 /// Sections other than `here` that know a key called `name`.
@@ -305,6 +334,12 @@ mod tests {
             .map(|s| s.title)
             .collect();
         assert_eq!(found, ["[hosts.NAME]", "[apps.NAME.proxy]"]);
+    }
+
+    #[test]
+    fn secrets_options_match_what_the_adapters_read() {
+        let known: Vec<_> = SECRETS_OPTIONS.names().collect();
+        assert_eq!(known, crate::secrets::OPTION_KEYS);
         assert!(sections_with("adress", &HOST).is_empty());
     }
 }

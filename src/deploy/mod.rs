@@ -362,7 +362,9 @@ pub async fn deploy(
     events.started(None, Step::Plan, None);
     let version = plan::version(&app, &dir, req.version.as_deref())?;
     // Secrets resolve before anything is built or uploaded.
-    let env = plan::env_file(&app, &version.id, &crate::secrets::resolve_value)?;
+    let vars = plan::env_vars(&app)?;
+    let resolved = crate::secrets::resolve_all(&vars, &engine.config.secrets).await?;
+    let env = plan::env_file(&app, &version.id, &resolved);
     let by = plan::deployer();
     events.finished(
         None,

@@ -8,6 +8,7 @@ use anyhow::{Context as _, bail};
 
 use crate::config::{AppConfig, Config, VersionSource};
 use crate::remote::layout::validate_version;
+use crate::secrets::Secret;
 
 /// The version id and the commit it came from (when known).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,14 +108,9 @@ pub fn project_dir(config: &Config) -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from("."))
 }
 
-/// The app's environment file contents (systemd EnvironmentFile syntax):
-/// `env_file` lines, then `[apps.X.env]`, then RAIJIN_APP / RAIJIN_VERSION.
-/// Secret references are resolved by `resolve` before anything is built.
-pub fn env_file(
-    app: &AppConfig,
-    version: &str,
-    resolve: &dyn Fn(&str, &str) -> anyhow::Result<String>,
-) -> anyhow::Result<String> {
+/// The app's environment before secrets are resolved, in file order: `env_file`
+/// lines, then `[apps.X.env]`. Values are verbatim (plain text or references).
+pub fn env_vars(app: &AppConfig) -> anyhow::Result<Vec<(String, String)>> {
     let mut vars: Vec<(String, String)> = Vec::new();
     if let Some(path) = &app.env_file {
         let text = std::fs::read_to_string(path)
@@ -140,14 +136,19 @@ pub fn env_file(
     for (k, v) in &app.env {
         vars.push((k.clone(), v.clone()));
     }
+    Ok(vars)
+}
+
+/// The app's environment file contents (systemd EnvironmentFile syntax) from
+/// resolved values (see `secrets::resolve_all`), then RAIJIN_APP / RAIJIN_VERSION.
+pub fn env_file(app: &AppConfig, version: &str, vars: &[(String, Secret)]) -> String {
     let mut out = String::new();
     for (k, v) in vars {
-        let value = resolve(&k, &v)?;
-        out.push_str(&format!("{k}={}\n", env_quote(&value)));
+        out.push_str(&format!("{k}={}\n", env_quote(v.expose())));
     }
     out.push_str(&format!("RAIJIN_APP={}\n", env_quote(&app.name)));
     out.push_str(&format!("RAIJIN_VERSION={}\n", env_quote(version)));
-    Ok(out)
+    out
 }
 
 /// Double-quote a value for a systemd EnvironmentFile.
