@@ -876,7 +876,8 @@ fn a_deployed_keyring_secret_is_only_in_the_hosts_env_file() {
         format!(
             "{}[apps.tsecret]\nhosts = [\"h2\"]\nartifact = \"{}\"\nkind = \"binary\"\n\
              [apps.tsecret.env]\nPORT = \"9121\"\nDB_PASSWORD = \"{}\"\n\
-             [apps.tsecret.processes.web]\ncommand = \"./hello serve\"\n",
+             [apps.tsecret.processes.web]\ncommand = \"./hello serve\"\n\
+             [apps.tsecret.hooks]\npost_install = \"echo the password is $DB_PASSWORD\"\n",
             tb.host_block("h2", "h2"),
             root.join("target/hello/release/hello").display(),
             e.reference()
@@ -910,6 +911,8 @@ fn a_deployed_keyring_secret_is_only_in_the_hosts_env_file() {
     let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(shown.contains("\"event\":\"report\""), "{shown}");
     assert!(!shown.contains(&value), "the value is in the event stream");
+    // A hook that prints the secret shows it masked.
+    assert!(shown.contains("the password is ****"), "{shown}");
 
     // On the host: in the env file (0640 root:app), which the process reads.
     let env = tb.ssh("h2", "cat /opt/raijin/tsecret/.install/env");

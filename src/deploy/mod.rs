@@ -365,6 +365,16 @@ pub async fn deploy(
     let vars = plan::env_vars(&app)?;
     let resolved = crate::secrets::resolve_all(&vars, &engine.config.secrets).await?;
     let env = plan::env_file(&app, &version.id, &resolved);
+    // From here on, values that came from secret references are masked in
+    // every event (a hook or build that prints one shows `****`).
+    let secret_values: Vec<&str> = vars
+        .iter()
+        .zip(&resolved)
+        .filter(|((_, raw), _)| matches!(crate::config::SecretRef::parse(raw), Ok(Some(_))))
+        .map(|(_, (_, v))| v.expose())
+        .collect();
+    let masked = events.masking(secret_values);
+    let events = &masked;
     let by = plan::deployer();
     events.finished(
         None,
@@ -497,7 +507,7 @@ async fn deploy_host(
     let (ok, error) = match result {
         Ok(()) => (true, None),
         Err(e) => {
-            let msg = format!("{e:#}");
+            let msg = events.mask(&format!("{e:#}"));
             let _ = run_hook(r, app, layout, &version.id, "on_failure", events).await;
             (false, Some(msg))
         }

@@ -96,23 +96,104 @@ pub enum Event {
 #[derive(Clone)]
 pub struct Events {
     tx: Option<mpsc::UnboundedSender<Event>>,
+    /// Secret values to mask in every output line and error (`****`).
+    masks: std::sync::Arc<Vec<zeroize::Zeroizing<String>>>,
 }
 
 impl Events {
     pub fn channel() -> (Events, mpsc::UnboundedReceiver<Event>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Events { tx: Some(tx) }, rx)
+        (
+            Events {
+                tx: Some(tx),
+                masks: Default::default(),
+            },
+            rx,
+        )
     }
 
     /// A sink that drops everything.
     pub fn none() -> Events {
-        Events { tx: None }
+        Events {
+            tx: None,
+            masks: Default::default(),
+        }
+    }
+
+    /// The same sink, also masking these secret values wherever they would
+    /// appear (build or hook output, error messages).
+    pub fn masking<'a>(&self, secrets: impl IntoIterator<Item = &'a str>) -> Events {
+        let mut masks: Vec<zeroize::Zeroizing<String>> = self.masks.iter().cloned().collect();
+        masks.extend(
+            secrets
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| zeroize::Zeroizing::new(s.to_string())),
+        );
+        // Longest first, so a secret containing another is masked whole.
+        masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        Events {
+            tx: self.tx.clone(),
+            masks: std::sync::Arc::new(masks),
+        }
+    }
+
+    /// `text` with every secret value replaced by `****`.
+    pub fn mask(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for m in self.masks.iter() {
+            if out.contains(m.as_str()) {
+                out = out.replace(m.as_str(), "****");
+            }
+        }
+        out
     }
 
     pub fn send(&self, e: Event) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(e);
-        }
+        let Some(tx) = &self.tx else {
+            return;
+        };
+        let e = if self.masks.is_empty() {
+            e
+        } else {
+            match e {
+                Event::Output {
+                    host,
+                    step,
+                    stream,
+                    line,
+                } => Event::Output {
+                    host,
+                    step,
+                    stream,
+                    line: self.mask(&line),
+                },
+                Event::StepFailed {
+                    host,
+                    step,
+                    error,
+                    journal,
+                } => Event::StepFailed {
+                    host,
+                    step,
+                    error: self.mask(&error),
+                    journal: journal.iter().map(|j| self.mask(j)).collect(),
+                },
+                Event::HostDone {
+                    host,
+                    ok,
+                    version,
+                    summary,
+                } => Event::HostDone {
+                    host,
+                    ok,
+                    version,
+                    summary: self.mask(&summary),
+                },
+                other => other,
+            }
+        };
+        let _ = tx.send(e);
     }
 
     pub fn started(&self, host: Option<&str>, step: Step, detail: Option<String>) {
@@ -234,6 +315,32 @@ mod tests {
                 (OutputKind::Stdout, "three".to_string()),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn secrets_are_masked_in_output_and_errors() {
+        let (events, mut rx) = Events::channel();
+        let masked = events.masking(["hunter2", ""]);
+        masked.output(
+            Some("h1"),
+            Step::Hook,
+            OutputKind::Stdout,
+            "password is hunter2!",
+        );
+        masked.failed(
+            Some("h1"),
+            Step::Hook,
+            "hook echoed hunter2",
+            vec!["j hunter2".into()],
+        );
+        drop((events, masked));
+        let mut seen = Vec::new();
+        while let Some(e) = rx.recv().await {
+            seen.push(serde_json::to_string(&e).unwrap());
+        }
+        let all = seen.join("\n");
+        assert!(!all.contains("hunter2"), "{all}");
+        assert_eq!(all.matches("****").count(), 3, "{all}");
     }
 
     #[test]
