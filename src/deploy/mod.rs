@@ -566,14 +566,6 @@ async fn push(
     events.started(host, Step::Push, None);
     let fail = |e: &anyhow::Error| events.failed(host, Step::Push, &format!("{e:#}"), Vec::new());
     let result = async {
-        // Guard: a binary built for another CPU is refused before upload.
-        if app.kind == AppKind::Binary {
-            let arch = r.session.exec("uname -m").await?.stdout_str();
-            if let Some(path) = rendered.bundle.source_path(0) {
-                bundle::check_arch(path, arch.trim())
-                    .map_err(|e| anyhow::anyhow!("{}", e.for_app(&app.name, &r.host)))?;
-            }
-        }
         let list = format!("{}\n", rendered.chunks.join("\n"));
         let probe = r
             .with_stdin(
@@ -582,9 +574,21 @@ async fn push(
                 Stdin::Bytes(list.into_bytes().into()),
             )
             .await?;
+        let probe_text = probe.stdout_str();
+        // Guard: a binary built for another CPU is refused before upload.
+        if app.kind == AppKind::Binary {
+            let arch = probe_text
+                .lines()
+                .find_map(|l| l.strip_prefix("arch "))
+                .unwrap_or_default();
+            if let Some(path) = rendered.bundle.source_path(0) {
+                bundle::check_arch(path, arch.trim())
+                    .map_err(|e| anyhow::anyhow!("{}", e.for_app(&app.name, &r.host)))?;
+            }
+        }
         let mut missing = HashSet::new();
         let mut existing_manifest = None;
-        for line in probe.stdout_str().lines() {
+        for line in probe_text.lines() {
             if let Some(h) = line.strip_prefix("missing ") {
                 missing.insert(h.to_string());
             } else if let Some(sum) = line.strip_prefix("exists ") {

@@ -21,15 +21,17 @@ pub fn meta_dir(layout: &Layout, version: &str) -> String {
     format!("{}/.raijin", layout.release_dir(version))
 }
 
-/// One round trip before uploading: clear leftovers of an interrupted
-/// attempt, say whether the release already exists (and the sha256 of its
-/// manifest), and list the chunks (hashes on stdin) the store lacks.
+/// One round trip before uploading: the host's CPU (`arch ...`), clear
+/// leftovers of an interrupted attempt, say whether the release already
+/// exists (and the sha256 of its manifest), and list the chunks (hashes on
+/// stdin) the store lacks.
 pub fn probe(layout: &Layout, version: &str) -> String {
     let r = q(&layout.release_dir(version));
     format!(
         "set -eu\n\
          umask 022\n\
          I={i}; R={r}\n\
+         echo \"arch $(uname -m)\"\n\
          mkdir -p \"$I/store\" \"$I/releases\"\n\
          chmod 0755 \"$I\"\n\
          if [ -d \"$R\" ] && [ ! -f \"$R/.raijin/meta.json\" ]; then rm -rf \"$R\"; fi\n\
