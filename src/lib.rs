@@ -10,6 +10,8 @@ pub mod config;
 pub mod deploy;
 pub mod engine;
 pub mod logging;
+pub mod logs;
+pub mod operate;
 pub mod remote;
 pub mod secrets;
 pub mod ssh;

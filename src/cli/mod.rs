@@ -1,11 +1,14 @@
 //! The CLI face: headless subcommands for scripts and CI. Human output on a
 //! terminal, JSON with `--json`, meaningful exit codes.
 
+mod exec;
 mod hosts;
+mod logs;
 mod pipeline;
 mod prompt;
 mod run;
 pub mod secrets;
+mod shell;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +88,13 @@ pub enum Command {
     /// OS keyring entries (set, get, rm) and a check of an app's secret references
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// The app's journal from all its hosts, merged in time order; -f follows
+    Logs(logs::LogsArgs),
+    /// Run a command as the app's user, in the app dir, with its environment,
+    /// on one host or all; exits non-zero if any host failed
+    Exec(exec::ExecArgs),
+    /// Open a shell as the app's user, in the app dir, with its environment
+    Shell(shell::ShellArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,6 +150,8 @@ pub fn main() -> ExitCode {
         None => Arc::new(prompt::CliPrompter::default()),
     };
     let _log_guard = crate::logging::init();
+    // Local time for log lines must be read while the process has one thread.
+    logs::capture_local_offset();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -181,6 +193,9 @@ pub fn main() -> ExitCode {
             Some(Command::History(args)) => pipeline::history(&engine, args).await,
             Some(Command::Status(args)) => pipeline::status(&engine, args).await,
             Some(Command::Secrets(cmd)) => secrets::run(&engine, cmd).await,
+            Some(Command::Logs(args)) => logs::run(&engine, args).await,
+            Some(Command::Exec(args)) => exec::run(&engine, args).await,
+            Some(Command::Shell(args)) => shell::run(&engine, args).await,
             Some(Command::Config(_)) | None => ExitCode::SUCCESS,
         }
     })

@@ -45,6 +45,12 @@ impl Remote {
         if self.sudo { "sudo -n sh" } else { "sh" }
     }
 
+    /// A command line that runs `script` as root, for callers that stream a
+    /// channel themselves (log follow, exec, a PTY).
+    pub fn root_command(&self, script: &str) -> String {
+        format!("{} -c {}", self.shell(), shell_quote(script))
+    }
+
     /// Run `script` as root; fail with its stderr when it exits non-zero.
     pub async fn script(&self, what: &str, script: &str) -> Result<Output, RemoteError> {
         let cmd = format!("{} -s", self.shell());
@@ -113,7 +119,7 @@ impl Remote {
         script: &str,
         data: Stdin,
     ) -> Result<Output, RemoteError> {
-        let cmd = format!("{} -c {}", self.shell(), shell_quote(script));
+        let cmd = self.root_command(script);
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         let status = self

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use crate::config::{AppConfig, AppKind};
 use crate::remote::Layout;
+use crate::remote::as_app::AsApp;
 use crate::util::shell_quote as q;
 
 /// Files in `.install/` next to `current`.
@@ -194,27 +195,11 @@ pub fn install_release(layout: &Layout, app: &AppConfig, version: &str) -> Optio
     ))
 }
 
-/// Run a hook as the app user with the release's environment, in `dir`,
-/// through systemd-run so systemd parses the env file as the units do.
+/// Run a hook as the app user with the release's environment, in the release
+/// directory, through systemd-run so systemd parses the env file as the units do.
 pub fn hook(layout: &Layout, app: &AppConfig, version: &str, command: &str) -> String {
-    let r = layout.release_dir(version);
-    let mut props = vec![
-        format!("User={}", app.user),
-        format!("Group={}", app.user),
-        format!("WorkingDirectory={r}"),
-        format!("EnvironmentFile={r}/.raijin/env"),
-    ];
-    if app.kind == AppKind::Python {
-        props.push(format!(
-            "Environment=PATH={r}/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        ));
-    }
-    let props: Vec<String> = props.iter().map(|p| format!("-p {}", q(p))).collect();
-    format!(
-        "exec systemd-run --quiet --pipe --wait --collect --service-type=exec {} /bin/sh -c {}\n",
-        props.join(" "),
-        q(command)
-    )
+    let run = AsApp::for_release(app, &layout.release_dir(version));
+    format!("exec {}\n", run.pipe(None, command))
 }
 
 /// Activate `version`: install its units (removing stale ones), its env file,

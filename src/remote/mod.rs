@@ -2,6 +2,7 @@
 //! systemd units that run its processes (`units`) and the Caddy site in front of it
 //! (`caddy`). Pure rendering: nothing here talks to a host.
 
+pub mod as_app;
 pub mod caddy;
 pub mod layout;
 pub mod units;

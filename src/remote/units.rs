@@ -31,11 +31,9 @@
 
 use std::fmt::Write as _;
 
+use super::as_app::SYSTEM_PATH;
 use super::layout::Layout;
 use crate::config::{AppConfig, AppKind, ProcessConfig};
-
-/// `PATH` of python apps after the venv's `bin`: Debian's default for services.
-const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// One unit file: its name (`hello-web.service`) and its full contents.
 #[derive(Debug, Clone, PartialEq, Eq)]

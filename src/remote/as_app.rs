@@ -1,0 +1,189 @@
+//! Running a command on a host as an app's user, in a chosen directory, with the
+//! app's environment files read by systemd itself — so values are parsed exactly
+//! as the app's units see them. One `systemd-run` command line, used by deploy
+//! hooks, `raijin exec` and the app shell. Pure rendering: the commands run as
+//! root (see `deploy::remote::Remote`).
+
+use crate::config::{AppConfig, AppKind};
+use crate::remote::Layout;
+use crate::util::shell_quote as q;
+
+/// `PATH` of the host's services, as systemd sets it.
+pub const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Who runs the command, where, and with which environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsApp {
+    pub user: String,
+    pub dir: String,
+    /// `EnvironmentFile=` values; a leading `-` makes a file optional.
+    pub env_files: Vec<String>,
+    /// `Environment=` assignments (`NAME=value`).
+    pub env: Vec<String>,
+}
+
+impl AsApp {
+    /// The app's user in `dir` with the environment of `release_dir`
+    /// (`RELEASE/.raijin/env`), as deploy hooks run.
+    pub fn for_release(app: &AppConfig, release_dir: &str) -> AsApp {
+        let mut env = Vec::new();
+        if app.kind == AppKind::Python {
+            env.push(format!("PATH={release_dir}/venv/bin:{SYSTEM_PATH}"));
+        }
+        AsApp {
+            user: app.user.clone(),
+            dir: release_dir.to_string(),
+            env_files: vec![format!("{release_dir}/.raijin/env")],
+            env,
+        }
+    }
+
+    /// The app's user in the app dir with the current release's environment
+    /// (`.install/env` and `.install/secrets.env`, as the units read them):
+    /// `raijin exec` and the app shell.
+    pub fn for_current(app: &AppConfig, layout: &Layout) -> AsApp {
+        let mut env = Vec::new();
+        if app.kind == AppKind::Python {
+            env.push(format!("PATH={}:{SYSTEM_PATH}", layout.current_venv_bin()));
+        }
+        AsApp {
+            user: app.user.clone(),
+            dir: layout.app_dir(),
+            env_files: vec![
+                format!("-{}", layout.env_file()),
+                format!("-{}", layout.secrets_env_file()),
+            ],
+            env,
+        }
+    }
+
+    /// The `-p` properties, shell-quoted.
+    fn properties(&self) -> String {
+        let mut props = vec![
+            format!("User={}", self.user),
+            format!("Group={}", self.user),
+            format!("WorkingDirectory={}", self.dir),
+        ];
+        props.extend(
+            self.env_files
+                .iter()
+                .map(|f| format!("EnvironmentFile={f}")),
+        );
+        props.extend(self.env.iter().map(|e| format!("Environment={e}")));
+        props
+            .iter()
+            .map(|p| format!("-p {}", q(p)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// `systemd-run ... /bin/sh -c COMMAND`: output on the caller's stdout and
+    /// stderr, exits with the command's status. `unit` names the transient
+    /// unit (a shell expression, e.g. `"$u"`), so it can be stopped.
+    pub fn pipe(&self, unit: Option<&str>, command: &str) -> String {
+        let unit = unit.map(|u| format!(" --unit={u}")).unwrap_or_default();
+        format!(
+            "systemd-run{unit} --quiet --pipe --wait --collect --service-type=exec {} /bin/sh -c {}",
+            self.properties(),
+            q(command)
+        )
+    }
+
+    /// An interactive shell on the caller's terminal (bash if the host has it,
+    /// else sh): `systemd-run --pty` forwards window-size changes and
+    /// signals typed at the terminal, and exits with the shell's status.
+    pub fn pty_shell(&self) -> String {
+        format!(
+            "s=/bin/sh; if [ -x /bin/bash ]; then s=/bin/bash; fi\n\
+             exec systemd-run --quiet --pty --wait --collect --service-type=exec {} -p \"Environment=SHELL=$s\" \"$s\"\n",
+            self.properties()
+        )
+    }
+
+    /// Run `command` (by `/bin/sh -c`) with its output streamed, and stop
+    /// the transient unit if the caller goes away first: when this script's
+    /// standard input reaches its end (the caller keeps it open and never
+    /// writes, so the end means the SSH channel closed) or on SIGTERM, SIGHUP
+    /// or SIGINT. A closed channel alone does not stop a command that prints
+    /// nothing, and sshd refuses channel signals for root logins. Exits with
+    /// the command's status.
+    pub fn pipe_stoppable(&self, app: &str, command: &str) -> String {
+        format!(
+            "u=raijin-exec-{app}-$$\n\
+             trap 'systemctl stop \"$u\" >/dev/null 2>&1' INT TERM HUP\n\
+             exec 3<&0\n\
+             {run} </dev/null &\n\
+             p=$!\n\
+             ( while read -r _; do :; done; systemctl stop \"$u\" ) <&3 >/dev/null 2>&1 &\n\
+             w=$!\n\
+             exec 3<&-\n\
+             while :; do wait \"$p\"; rc=$?; kill -0 \"$p\" 2>/dev/null || break; done\n\
+             kill \"$w\" 2>/dev/null\n\
+             exit \"$rc\"\n",
+            run = self.pipe(Some("\"$u\""), command),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(kind: AppKind) -> AppConfig {
+        AppConfig {
+            name: "shop".into(),
+            hosts: vec!["h1".into()],
+            build: None,
+            artifact: "x".into(),
+            kind,
+            version_source: Default::default(),
+            versions_to_keep: 3,
+            user: "shop".into(),
+            env_file: None,
+            env: Default::default(),
+            processes: Default::default(),
+            proxy: None,
+            hooks: Default::default(),
+        }
+    }
+
+    #[test]
+    fn current_release_environment_in_the_app_dir() {
+        let a = AsApp::for_current(&app(AppKind::Binary), &Layout::new("shop"));
+        assert_eq!(
+            a.pipe(None, "echo $X; id -un"),
+            "systemd-run --quiet --pipe --wait --collect --service-type=exec -p User=shop -p Group=shop \
+             -p WorkingDirectory=/opt/raijin/shop -p EnvironmentFile=-/opt/raijin/shop/.install/env \
+             -p EnvironmentFile=-/opt/raijin/shop/.install/secrets.env /bin/sh -c 'echo $X; id -un'"
+        );
+    }
+
+    #[test]
+    fn python_apps_get_their_venv_first_on_path() {
+        let a = AsApp::for_current(&app(AppKind::Python), &Layout::new("shop"));
+        assert!(a.pty_shell().contains(
+            "-p Environment=PATH=/opt/raijin/shop/.install/current/venv/bin:/usr/local/sbin:"
+        ));
+        let r = AsApp::for_release(
+            &app(AppKind::Python),
+            "/opt/raijin/shop/.install/releases/v1",
+        );
+        assert_eq!(
+            r.env,
+            [
+                "PATH=/opt/raijin/shop/.install/releases/v1/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stoppable_run_names_its_unit_and_stops_it_on_hangup() {
+        let a = AsApp::for_current(&app(AppKind::Binary), &Layout::new("shop"));
+        let s = a.pipe_stoppable("shop", "sleep 9");
+        assert!(s.starts_with("u=raijin-exec-shop-$$\n"), "{s}");
+        assert!(s.contains("trap 'systemctl stop \"$u\" >/dev/null 2>&1' INT TERM HUP"));
+        assert!(s.contains("systemd-run --unit=\"$u\" --quiet --pipe"));
+        assert!(s.contains("( while read -r _; do :; done; systemctl stop \"$u\" ) <&3"));
+        assert!(s.ends_with("exit \"$rc\"\n"));
+    }
+}

@@ -1,0 +1,109 @@
+//! Deployed test apps on the testbed: hosts bootstrapped and the sample
+//! `hello` built once per test binary, apps removed from hosts so a test
+//! starts fresh, and `raijin.toml` bodies for `hello`-based apps. Each test
+//! deploys its own app (own name and port), so tests run in parallel.
+//! A test crate that has `mod common;` includes it with
+//! `#[path = "common/apps.rs"] mod apps;`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use crate::common::{Testbed, raijin, stderr, stdout, testbed};
+
+/// The testbed with h1–h5 bootstrapped and `hello` built, or None (skip).
+pub fn ready() -> Option<&'static Testbed> {
+    let tb = testbed()?;
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let all: String = ["h1", "h2", "h3", "h4", "h5"]
+            .iter()
+            .map(|h| tb.host_block(h, h))
+            .collect();
+        let (_d, cfg) = tb.temp_config(&all);
+        for h in ["h1", "h2", "h3", "h4", "h5"] {
+            let out = raijin(&["-c", cfg.to_str().unwrap(), "host", "bootstrap", h]);
+            assert!(out.status.success(), "bootstrap {h}: {}", stderr(&out));
+        }
+        let out = Command::new("sh")
+            .args(["-c", &hello_build(tb)])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building hello: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    Some(tb)
+}
+
+/// Remove every trace of `app` from the hosts.
+pub fn fresh(tb: &Testbed, app: &str, hosts: &[&str]) {
+    let script = format!(
+        "I=/opt/raijin/{app}/.install; \
+         if [ -f $I/units ]; then for u in $(cat $I/units); do systemctl disable --now \"$u\" >/dev/null 2>&1; systemctl stop \"${{u%@.service}}@*\" >/dev/null 2>&1; rm -f /etc/systemd/system/$u; done; systemctl daemon-reload; fi; \
+         rm -rf /opt/raijin/{app}; \
+         if [ -f /etc/caddy/raijin/{app}.caddy ]; then rm -f /etc/caddy/raijin/{app}.caddy; systemctl reload caddy; fi; \
+         userdel {app} >/dev/null 2>&1; true"
+    );
+    for h in hosts {
+        tb.ssh(h, &script);
+    }
+}
+
+pub fn hello_build(tb: &Testbed) -> String {
+    format!(
+        "cargo build --release --quiet --manifest-path {root}/assets/hello/Cargo.toml --target-dir {root}/target/hello",
+        root = tb.root.display()
+    )
+}
+
+pub fn hello_bin(tb: &Testbed) -> PathBuf {
+    tb.root.join("target/hello/release/hello")
+}
+
+/// A config with the given hosts and one `hello`-based binary app `name`
+/// (process `web`) listening on `port`; `env` lines go into its
+/// `[apps.NAME.env]`, `extra` is appended inside the app.
+pub fn binary_app(
+    tb: &Testbed,
+    name: &str,
+    hosts: &[&str],
+    port: u16,
+    env: &str,
+    extra: &str,
+) -> String {
+    let mut s: String = hosts.iter().map(|h| tb.host_block(h, h)).collect();
+    let hosts_list = hosts
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    s.push_str(&format!(
+        "[apps.{name}]\nhosts = [{hosts_list}]\nartifact = \"{art}\"\nkind = \"binary\"\nversions_to_keep = 5\n\
+         [apps.{name}.env]\nPORT = \"{port}\"\n{env}\
+         [apps.{name}.processes.web]\ncommand = \"./hello serve\"\n\
+         [apps.{name}.proxy]\ndomain = \"{name}.test\"\nprocess = \"web\"\nport = {port}\nhealth_path = \"/health\"\n{extra}",
+        art = hello_bin(tb).display()
+    ));
+    s
+}
+
+/// `raijin -c CFG ARGS...`.
+pub fn run(cfg: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["-c", cfg.to_str().unwrap()];
+    all.extend_from_slice(args);
+    raijin(&all)
+}
+
+/// Deploy `version` of `app`, panicking with the output if it fails.
+pub fn deploy_ok(cfg: &Path, app: &str, version: &str) {
+    let out = run(cfg, &["deploy", app, "--version", version, "--yes"]);
+    assert!(
+        out.status.success(),
+        "deploy {app} {version}:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

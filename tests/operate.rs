@@ -1,0 +1,722 @@
+//! Operating deployed apps on real hosts (the testbed): `raijin logs` merged
+//! across hosts (order, latency, a link cut with nothing lost or doubled),
+//! `raijin exec` (user, dir, env, exit codes, Ctrl-C) and `raijin shell`
+//! driven through a real terminal in tmux. Each test deploys its own app.
+
+#[path = "common/apps.rs"]
+mod apps;
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::BufRead as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use apps::{binary_app, deploy_ok, fresh, ready, run};
+use common::{Testbed, lock_host, stderr, stdout};
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+/// `raijin logs ARGS... --json` running in the background; its lines arrive
+/// on a channel with their arrival time (µs since the epoch).
+struct Follower {
+    child: Child,
+    lines: mpsc::Receiver<(u64, serde_json::Value)>,
+}
+
+impl Follower {
+    fn start(cfg: &Path, args: &[&str]) -> Follower {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+            .arg("-c")
+            .arg(cfg)
+            .arg("logs")
+            .args(args)
+            .arg("--json")
+            .env_remove("SSH_AUTH_SOCK")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                let at = now_us();
+                let v: serde_json::Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if tx.send((at, v)).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+
+    /// Next line within `wait`, or None.
+    fn next(&self, wait: Duration) -> Option<(u64, serde_json::Value)> {
+        self.lines.recv_timeout(wait).ok()
+    }
+
+    /// Ctrl-C, then its exit code.
+    fn interrupt(mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("raijin logs did not stop on SIGINT");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Removes an app from its hosts when dropped: the logging apps would
+/// otherwise keep filling the hosts' journals after the test.
+struct Remove<'a> {
+    tb: &'a Testbed,
+    app: &'a str,
+    hosts: &'a [&'a str],
+}
+
+impl Drop for Remove<'_> {
+    fn drop(&mut self) {
+        fresh(self.tb, self.app, self.hosts);
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[test]
+fn logs_merge_three_hosts_in_time_order_history_then_follow() {
+    let Some(tb) = ready() else { return };
+    let hosts = ["h1", "h2", "h3"];
+    fresh(tb, "tlogs", &hosts);
+    let body = binary_app(
+        tb,
+        "tlogs",
+        &hosts,
+        9401,
+        "HELLO_LOG_EVERY_MS = \"100\"\n",
+        "",
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let _remove = Remove {
+        tb,
+        app: "tlogs",
+        hosts: &hosts,
+    };
+    deploy_ok(&cfg, "tlogs", "l1");
+    std::thread::sleep(Duration::from_secs(2));
+
+    // History: the last 5 lines of each host, merged in time order.
+    let out = run(&cfg, &["logs", "tlogs", "-n", "5", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 15, "{}", stdout(&out));
+    for h in hosts {
+        assert_eq!(recs.iter().filter(|r| r["host"] == h).count(), 5);
+    }
+    let times: Vec<u64> = recs
+        .iter()
+        .map(|r| r["time_us"].as_u64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(recs.iter().all(|r| r["unit"] == "tlogs-web.service"));
+
+    // Piped human output: time, host, process, message; regex filter.
+    let out = run(
+        &cfg,
+        &["logs", "tlogs", "-n", "3", "--grep", "^tick [0-9]*[02468]$"],
+    );
+    let text = stdout(&out);
+    println!("{text}");
+    for line in text.lines() {
+        assert!(line.contains(" web: tick "), "{line}");
+        assert!(!line.contains('\x1b'), "colors when piped: {line:?}");
+        let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert_eq!(n % 2, 0, "{line}");
+    }
+    for h in hosts {
+        assert!(text.contains(&format!(" {h} web: tick ")), "{text}");
+    }
+
+    // Follow: at least 300 new lines from the three hosts.
+    let f = Follower::start(&cfg, &["tlogs", "-f", "-n", "0"]);
+    let mut got: Vec<(u64, serde_json::Value)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < 300 {
+        assert!(Instant::now() < deadline, "only {} lines", got.len());
+        if let Some(item) = f.next(Duration::from_secs(5)) {
+            assert!(
+                item.1.get("event").is_none(),
+                "unexpected marker {}",
+                item.1
+            );
+            got.push(item);
+        }
+    }
+    assert_eq!(f.interrupt(), Some(130));
+
+    let mut per_host: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut cursors = HashSet::new();
+    let mut latencies: Vec<f64> = Vec::new();
+    let (mut inversions, mut max_back, mut newest) = (0, 0u64, 0u64);
+    for (at, r) in &got {
+        let t = r["time_us"].as_u64().unwrap();
+        per_host
+            .entry(r["host"].as_str().unwrap().to_string())
+            .or_default()
+            .push(t);
+        assert!(
+            cursors.insert(r["cursor"].as_str().unwrap().to_string()),
+            "doubled: {r}"
+        );
+        latencies.push(at.saturating_sub(t) as f64 / 1000.0);
+        if t < newest {
+            inversions += 1;
+            max_back = max_back.max(newest - t);
+        }
+        newest = newest.max(t);
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let (p50, p90, p99, max) = (
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.9),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1],
+    );
+    println!(
+        "follow latency, journal timestamp -> line read from `raijin logs -f` ({} lines, 3 hosts): \
+         p50 {p50:.0} ms, p90 {p90:.0} ms, p99 {p99:.0} ms, max {max:.0} ms",
+        latencies.len()
+    );
+    println!(
+        "lines per host: {:?}; out of time order across hosts: {inversions} (by at most {} ms)",
+        per_host
+            .iter()
+            .map(|(h, v)| (h.as_str(), v.len()))
+            .collect::<Vec<_>>(),
+        max_back / 1000
+    );
+    for h in hosts {
+        let t = per_host
+            .get(h)
+            .unwrap_or_else(|| panic!("no lines from {h}"));
+        assert!(t.len() >= 50, "{h}: {} lines", t.len());
+        assert!(t.windows(2).all(|w| w[0] < w[1]), "{h} out of order");
+    }
+    // journald wakes followers 0 to ~450 ms after a line is logged; lines
+    // are held up to 250 ms to order the hosts.
+    assert!(p90 <= 500.0, "p90 {p90:.0} ms");
+    assert!(max <= 1000.0, "max {max:.0} ms");
+    assert!(
+        max_back <= 400_000,
+        "out of order by {} ms",
+        max_back / 1000
+    );
+    assert!(
+        inversions * 5 <= got.len(),
+        "{inversions} lines out of order"
+    );
+}
+
+/// Heals the host's link when dropped, whatever happened.
+struct Cut<'a> {
+    tb: &'a Testbed,
+    host: &'a str,
+}
+
+impl Drop for Cut<'_> {
+    fn drop(&mut self) {
+        self.tb.script(&["heal", self.host]);
+    }
+}
+
+#[test]
+fn a_host_that_drops_leaves_a_marker_and_resumes_with_nothing_lost_or_doubled() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h4");
+    let hosts = ["h1", "h4"];
+    fresh(tb, "tlogcut", &hosts);
+    let body = format!(
+        "[ssh]\nconnect_timeout_secs = 2\nkeepalive_interval_secs = 1\nkeepalive_max = 2\n\n{}",
+        binary_app(
+            tb,
+            "tlogcut",
+            &hosts,
+            9402,
+            "HELLO_LOG_EVERY_MS = \"100\"\n",
+            ""
+        )
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let _remove = Remove {
+        tb,
+        app: "tlogcut",
+        hosts: &hosts,
+    };
+    deploy_ok(&cfg, "tlogcut", "c1");
+
+    let f = Follower::start(&cfg, &["tlogcut", "-f", "-n", "0"]);
+    let mut events: Vec<(Instant, serde_json::Value)> = Vec::new();
+    let take = |events: &mut Vec<(Instant, serde_json::Value)>, until: Instant| {
+        while Instant::now() < until {
+            if let Some((_, v)) = f.next(Duration::from_millis(100)) {
+                events.push((Instant::now(), v));
+            }
+        }
+    };
+    let h4_lines = |events: &[(Instant, serde_json::Value)]| {
+        events
+            .iter()
+            .filter(|(_, v)| v["host"] == "h4" && v.get("event").is_none())
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h4_lines(&events) < 20 {
+        assert!(Instant::now() < deadline, "no lines from h4");
+        take(&mut events, Instant::now() + Duration::from_millis(200));
+    }
+
+    let cut_at = Instant::now();
+    let healed_at;
+    {
+        tb.script(&["cut", "h4"]);
+        let _cut = Cut { tb, host: "h4" };
+        take(&mut events, cut_at + Duration::from_secs(10));
+        healed_at = Instant::now();
+    }
+    // After the heal: the marker pair, then h4's lines again, including
+    // those logged while the link was down.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        take(&mut events, Instant::now() + Duration::from_millis(500));
+        let resumed = events
+            .iter()
+            .position(|(_, v)| v["event"] == "resumed" && v["host"] == "h4");
+        if let Some(i) = resumed
+            && h4_lines(&events[i..]) >= 120
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "h4 did not resume: {:?}",
+            markers(&events)
+        );
+    }
+    assert_eq!(f.interrupt(), Some(130));
+
+    let ms = markers(&events);
+    println!("markers: {ms:?}");
+    let stopped = events
+        .iter()
+        .find(|(_, v)| v["event"] == "stopped" && v["host"] == "h4")
+        .unwrap_or_else(|| panic!("no stopped marker: {ms:?}"));
+    println!(
+        "h4 cut for {:?}; marker {:?} after the cut: {}",
+        healed_at - cut_at,
+        stopped.0 - cut_at,
+        stopped.1
+    );
+    assert!(stopped.0 > cut_at && stopped.0 < healed_at);
+    assert!(
+        stopped.1["reason"]
+            .as_str()
+            .unwrap()
+            .contains("connection lost"),
+        "{}",
+        stopped.1
+    );
+    assert_eq!(stopped.1["retrying"], true);
+    let resumed = events
+        .iter()
+        .find(|(_, v)| v["event"] == "resumed" && v["host"] == "h4")
+        .unwrap();
+    println!("resumed {:?} after the heal", resumed.0 - healed_at);
+    // h1 kept streaming while h4 was away.
+    let h1_meanwhile = events
+        .iter()
+        .filter(|(at, v)| {
+            v["host"] == "h1" && v.get("event").is_none() && *at > stopped.0 && *at < resumed.0
+        })
+        .count();
+    assert!(
+        h1_meanwhile > 10,
+        "h1 lines while h4 was away: {h1_meanwhile}"
+    );
+
+    // Exactly h4's journal between the first and last line seen: none lost,
+    // none twice.
+    let seen: Vec<String> = events
+        .iter()
+        .filter(|(_, v)| v["host"] == "h4" && v.get("event").is_none())
+        .map(|(_, v)| v["cursor"].as_str().unwrap().to_string())
+        .collect();
+    let journal = tb.ssh(
+        "h4",
+        &format!(
+            "journalctl -u tlogcut-web.service -u 'tlogcut-web@*.service' -o json --output-fields=MESSAGE --no-pager --cursor '{}'",
+            seen[0]
+        ),
+    );
+    let expected: Vec<String> = journal
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["__CURSOR"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let last = expected
+        .iter()
+        .position(|c| c == seen.last().unwrap())
+        .expect("last cursor seen is in the journal");
+    let expected = &expected[..=last];
+    let during = events
+        .iter()
+        .filter(|(at, v)| v["host"] == "h4" && v.get("event").is_none() && *at > resumed.0)
+        .count();
+    println!(
+        "h4: {} lines received, {} in its journal over the same span; {during} of them after the resume",
+        seen.len(),
+        expected.len()
+    );
+    assert_eq!(seen.len(), expected.len(), "lines lost or doubled");
+    assert_eq!(seen, expected);
+}
+
+fn markers(events: &[(Instant, serde_json::Value)]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|(_, v)| v.get("event").is_some())
+        .map(|(_, v)| v.to_string())
+        .collect()
+}
+
+#[test]
+fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes() {
+    let Some(tb) = ready() else { return };
+    let hosts = ["h2", "h3"];
+    fresh(tb, "texec", &hosts);
+    let body = binary_app(
+        tb,
+        "texec",
+        &hosts,
+        9403,
+        "GREETING = \"hello from the env\"\n",
+        "",
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    deploy_ok(&cfg, "texec", "e1");
+
+    // All hosts: every line prefixed with its host.
+    let out = run(
+        &cfg,
+        &["exec", "texec", "--", "id -un; pwd; echo \"$GREETING\""],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    println!("{text}");
+    for h in hosts {
+        for want in ["texec", "/opt/raijin/texec", "hello from the env"] {
+            assert!(text.contains(&format!("[{h}] {want}\n")), "{text}");
+        }
+    }
+
+    // One host: output untouched, its exit code, stderr apart.
+    let out = run(&cfg, &["exec", "texec", "--host", "h3", "--", "id", "-un"]);
+    assert_eq!(stdout(&out), "texec\n");
+    let out = run(
+        &cfg,
+        &[
+            "exec",
+            "texec",
+            "--host",
+            "h2",
+            "--",
+            "echo oops >&2; exit 7",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(stderr(&out), "oops\n");
+
+    // Several hosts, one failing: its code, and it is named.
+    let out = run(
+        &cfg,
+        &[
+            "exec",
+            "texec",
+            "--",
+            "[ \"$(hostname)\" = h3 ] && exit 5; echo fine",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "[h2] fine\n");
+    assert!(
+        stderr(&out).contains("[h3] exit code 5"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Not one of the app's hosts: a config error before anything runs.
+    let out = run(&cfg, &["exec", "texec", "--host", "h1", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not one of app texec's hosts"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Ctrl-C stops the command on the host too.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+        .args([
+            "-c",
+            cfg.to_str().unwrap(),
+            "exec",
+            "texec",
+            "--host",
+            "h2",
+            "--",
+            "sleep 300",
+        ])
+        .spawn()
+        .unwrap();
+    let units = "systemctl list-units --no-legend --plain 'raijin-exec-texec-*' | wc -l; pgrep -c -x sleep -u texec || true";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tb.ssh("h2", units).split_whitespace().collect::<Vec<_>>() != ["1", "1"] {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = tb.ssh("h2", units);
+        if left.split_whitespace().collect::<Vec<_>>() == ["0", "0"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running on h2: {left}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A tmux session running a shell, for driving a real terminal.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(cols: u16, rows: u16) -> Tmux {
+        let name = format!("raijin-test-{}", std::process::id());
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &name])
+            .stderr(Stdio::null())
+            .status();
+        let ok = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .args([
+                "env",
+                "-u",
+                "SSH_AUTH_SOCK",
+                "PS1=$ ",
+                "bash",
+                "--norc",
+                "--noprofile",
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux new-session");
+        Tmux { name }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    fn line(&self, text: &str) {
+        self.keys(&[text, "Enter"]);
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until `pred` holds for the screen.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        let ok = Command::new("tmux")
+            .args([
+                "resize-window",
+                "-t",
+                &self.name,
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// The pid of the program running in the pane's shell.
+    fn child_pid(&self) -> Option<String> {
+        let out = Command::new("tmux")
+            .args(["list-panes", "-t", &self.name, "-F", "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(str::to_string)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+/// Lines of `stty -a` that show a cooked terminal: canonical mode and echo on.
+fn sane(stty: &str) -> bool {
+    let words: HashSet<&str> = stty.split([' ', ';', '\n']).collect();
+    ["icanon", "echo", "isig", "icrnl", "opost"]
+        .iter()
+        .all(|w| words.contains(w))
+}
+
+#[test]
+fn shell_in_a_real_terminal_user_dir_env_resize_ctrl_c_exit_status_terminal_restored() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tshell", &["h3"]);
+    let body = binary_app(
+        tb,
+        "tshell",
+        &["h3"],
+        9404,
+        "GREETING = \"shell env ok\"\n",
+        "",
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    deploy_ok(&cfg, "tshell", "s1");
+    let raijin = env!("CARGO_BIN_EXE_raijin");
+    let cfg = cfg.to_str().unwrap();
+
+    let t = Tmux::start(100, 30);
+    t.line(&format!(
+        "{raijin} -c {cfg} shell tshell; echo EXIT=$?; stty -a"
+    ));
+    t.wait_for("the app shell's prompt", |s| s.contains("tshell@h3"));
+    t.line("id -un; pwd; echo \"[$GREETING]\"; stty size");
+    let s = t.wait_for("id, pwd, env, size", |s| s.contains("30 100"));
+    assert!(
+        s.contains("\ntshell\n/opt/raijin/tshell\n[shell env ok]\n30 100\n"),
+        "{s}"
+    );
+
+    t.resize(120, 40);
+    std::thread::sleep(Duration::from_millis(500));
+    t.line("stty size");
+    t.wait_for("the new size", |s| s.contains("40 120"));
+
+    // Ctrl-C interrupts the remote command, not raijin.
+    t.line("sleep 100; echo NOT-INTERRUPTED");
+    std::thread::sleep(Duration::from_millis(700));
+    t.keys(&["C-c"]);
+    t.line("echo still-here");
+    let s = t.wait_for("the shell after Ctrl-C", |s| s.contains("\nstill-here\n"));
+    assert!(!s.contains("\nNOT-INTERRUPTED"), "{s}");
+
+    t.line("exit 3");
+    let s = t.wait_for("the exit status and stty -a", |s| {
+        s.contains("EXIT=3") && s.contains("speed")
+    });
+    let after = s.split("EXIT=3").nth(1).unwrap();
+    assert!(sane(after), "terminal not restored:\n{after}");
+
+    // Killed from outside mid-session: the terminal is restored all the same.
+    t.line("clear");
+    t.line(&format!(
+        "{raijin} -c {cfg} shell tshell --host h3; echo EXIT=$?; stty -a"
+    ));
+    t.wait_for("the app shell's prompt", |s| s.contains("tshell@h3"));
+    let pid = t.child_pid().expect("raijin's pid");
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let s = t.wait_for("the exit after SIGTERM", |s| {
+        s.contains("EXIT=143") && s.contains("speed")
+    });
+    let after = s.split("EXIT=143").nth(1).unwrap();
+    assert!(sane(after), "terminal not restored:\n{after}");
+    // No shell left behind on the host.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tb.ssh("h3", "pgrep -c -u tshell bash || true").trim() != "0" {
+        assert!(Instant::now() < deadline, "the shell still runs on h3");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
