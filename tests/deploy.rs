@@ -3,86 +3,16 @@
 //! and hooks. Each test deploys its own app (own name, domain and port), so
 //! tests run in parallel without touching each other's state.
 
+#[path = "common/apps.rs"]
+mod apps;
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{Testbed, lock_host, raijin, stderr, stdout, testbed};
-
-/// Bootstrap h1–h5 once per test binary and build the sample app once.
-fn ready() -> Option<&'static Testbed> {
-    let tb = testbed()?;
-    static READY: OnceLock<()> = OnceLock::new();
-    READY.get_or_init(|| {
-        let all: String = ["h1", "h2", "h3", "h4", "h5"]
-            .iter()
-            .map(|h| tb.host_block(h, h))
-            .collect();
-        let (_d, cfg) = tb.temp_config(&all);
-        for h in ["h1", "h2", "h3", "h4", "h5"] {
-            let out = raijin(&["-c", cfg.to_str().unwrap(), "host", "bootstrap", h]);
-            assert!(out.status.success(), "bootstrap {h}: {}", stderr(&out));
-        }
-        let out = Command::new("sh")
-            .args(["-c", &hello_build(tb)])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building hello: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-    Some(tb)
-}
-
-/// Remove every trace of `app` from the hosts, so a test starts from a host
-/// that never saw it (and reruns do not find earlier releases).
-fn fresh(tb: &Testbed, app: &str, hosts: &[&str]) {
-    let script = format!(
-        "I=/opt/raijin/{app}/.install; \
-         if [ -f $I/units ]; then for u in $(cat $I/units); do systemctl disable --now \"$u\" >/dev/null 2>&1; systemctl stop \"${{u%@.service}}@*\" >/dev/null 2>&1; rm -f /etc/systemd/system/$u; done; systemctl daemon-reload; fi; \
-         rm -rf /opt/raijin/{app}; \
-         if [ -f /etc/caddy/raijin/{app}.caddy ]; then rm -f /etc/caddy/raijin/{app}.caddy; systemctl reload caddy; fi; \
-         userdel {app} >/dev/null 2>&1; true"
-    );
-    for h in hosts {
-        tb.ssh(h, &script);
-    }
-}
-
-fn hello_build(tb: &Testbed) -> String {
-    format!(
-        "cargo build --release --quiet --manifest-path {root}/assets/hello/Cargo.toml --target-dir {root}/target/hello",
-        root = tb.root.display()
-    )
-}
-
-fn hello_bin(tb: &Testbed) -> PathBuf {
-    tb.root.join("target/hello/release/hello")
-}
-
-/// A config with the given hosts and one `hello`-based binary app `name`
-/// listening on `port`; `extra` is appended inside the app (env, hooks...).
-fn binary_app(tb: &Testbed, name: &str, hosts: &[&str], port: u16, extra: &str) -> String {
-    let mut s: String = hosts.iter().map(|h| tb.host_block(h, h)).collect();
-    let hosts_list = hosts
-        .iter()
-        .map(|h| format!("\"{h}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    s.push_str(&format!(
-        "[apps.{name}]\nhosts = [{hosts_list}]\nartifact = \"{art}\"\nkind = \"binary\"\nversions_to_keep = 5\n\
-         [apps.{name}.env]\nPORT = \"{port}\"\n\
-         [apps.{name}.processes.web]\ncommand = \"./hello serve\"\n\
-         [apps.{name}.proxy]\ndomain = \"{name}.test\"\nprocess = \"web\"\nport = {port}\nhealth_path = \"/health\"\n{extra}",
-        art = hello_bin(tb).display()
-    ));
-    s
-}
+use apps::{binary_app, fresh, ready, run};
+use common::{Testbed, lock_host, raijin, stderr, stdout};
 
 /// A static app serving the directory `site`.
 fn static_app(tb: &Testbed, name: &str, hosts: &[&str], site: &Path, keep: usize) -> String {
@@ -98,12 +28,6 @@ fn static_app(tb: &Testbed, name: &str, hosts: &[&str], site: &Path, keep: usize
         site.display()
     ));
     s
-}
-
-fn run(cfg: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["-c", cfg.to_str().unwrap()];
-    all.extend_from_slice(args);
-    raijin(&all)
 }
 
 fn deploy(cfg: &Path, app: &str, version: &str) -> Output {
@@ -135,7 +59,7 @@ fn curl(tb: &Testbed, host: &str, domain: &str, path: &str) -> String {
 fn deploy_to_three_hosts_hardened_own_user_private_env() {
     let Some(tb) = ready() else { return };
     fresh(tb, "tbasic", &["h1", "h2", "h3"]);
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tbasic", &["h1", "h2", "h3"], 9101, ""));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tbasic", &["h1", "h2", "h3"], 9101, "", ""));
     let out = deploy(&cfg, "tbasic", "v1");
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     let rep = report(&out);
@@ -197,7 +121,7 @@ fn redeploys_send_only_what_changed() {
     fresh(tb, "tsame", &["h2"]);
     fresh(tb, "tbig", &["h2"]);
     // Unchanged binary artifact under a new version id.
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tsame", &["h2"], 9102, ""));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tsame", &["h2"], 9102, "", ""));
     let first = report(&deploy(&cfg, "tsame", "a1"));
     let again = report(&deploy(&cfg, "tsame", "a2"));
     let size = first["artifact_bytes"].as_u64().unwrap();
@@ -292,12 +216,12 @@ fn a_corrupted_chunk_fails_that_host_and_the_old_version_serves() {
 fn failed_health_check_rolls_back_audits_and_marks_bad() {
     let Some(tb) = ready() else { return };
     fresh(tb, "thealth", &["h1"]);
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "thealth", &["h1"], 9104, ""));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "thealth", &["h1"], 9104, "", ""));
     assert!(deploy(&cfg, "thealth", "g1").status.success());
     // The next release answers 500 on its health path.
     std::fs::write(
         &cfg,
-        binary_app(tb, "thealth", &["h1"], 9104, "").replace(
+        binary_app(tb, "thealth", &["h1"], 9104, "", "").replace(
             "PORT = \"9104\"\n",
             "PORT = \"9104\"\nHELLO_FAIL_HEALTH = \"1\"\n",
         ),
@@ -338,7 +262,7 @@ fn failed_health_check_rolls_back_audits_and_marks_bad() {
 fn rollback_two_back_answers_within_a_second() {
     let Some(tb) = ready() else { return };
     fresh(tb, "troll", &["h2"]);
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "troll", &["h2"], 9105, ""));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "troll", &["h2"], 9105, "", ""));
     for v in ["r1", "r2", "r3"] {
         assert!(deploy(&cfg, "troll", v).status.success());
     }
@@ -383,7 +307,7 @@ fn a_second_deploy_names_the_lock_holder_then_waits() {
     let Some(tb) = ready() else { return };
     fresh(tb, "tlock", &["h3"]);
     // A slow build holds the lock for a few seconds.
-    let body = binary_app(tb, "tlock", &["h3"], 9106, "").replace(
+    let body = binary_app(tb, "tlock", &["h3"], 9106, "", "").replace(
         "kind = \"binary\"\n",
         "kind = \"binary\"\nbuild = \"sleep 4\"\n",
     );
@@ -456,10 +380,10 @@ fn prune_keeps_three_releases_and_only_their_chunks() {
 fn a_failing_post_install_hook_stops_the_deploy_and_on_failure_runs() {
     let Some(tb) = ready() else { return };
     fresh(tb, "thook", &["h2"]);
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "thook", &["h2"], 9107, ""));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "thook", &["h2"], 9107, "", ""));
     assert!(deploy(&cfg, "thook", "h1").status.success());
     let hooks = "[apps.thook.hooks]\npost_install = \"echo migrating $RAIJIN_VERSION as $(id -un); exit 4\"\non_failure = \"echo cleanup-after-failure\"\n";
-    std::fs::write(&cfg, binary_app(tb, "thook", &["h2"], 9107, hooks)).unwrap();
+    std::fs::write(&cfg, binary_app(tb, "thook", &["h2"], 9107, "", hooks)).unwrap();
     let out = deploy(&cfg, "thook", "h2");
     assert!(!out.status.success());
     let text = stdout(&out);
@@ -551,7 +475,7 @@ fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
 fn status_shows_units_and_flags_drift() {
     let Some(tb) = ready() else { return };
     fresh(tb, "tstatus", &["h5"]);
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tstatus", &["h5"], 9108, ""));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tstatus", &["h5"], 9108, "", ""));
     assert!(deploy(&cfg, "tstatus", "s1").status.success());
     let out = run(&cfg, &["status", "tstatus", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -583,7 +507,7 @@ fn replicas_run_as_template_instances_and_timers_are_scheduled() {
                  [apps.tshape.processes.cleanup]\n\
                  command = \"echo cleaning as $(id -un)\"\n\
                  timer = \"*-*-* 04:00:00\"\n";
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tshape", &["h5"], 9109, extra));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tshape", &["h5"], 9109, "", extra));
     let out = deploy(&cfg, "tshape", "m1");
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     let states = tb.ssh(
@@ -602,7 +526,7 @@ fn replicas_run_as_template_instances_and_timers_are_scheduled() {
     );
     assert!(job.contains("cleaning as tshape"), "{job}");
     // Dropping a process removes its units on the next deploy.
-    std::fs::write(&cfg, binary_app(tb, "tshape", &["h5"], 9109, "")).unwrap();
+    std::fs::write(&cfg, binary_app(tb, "tshape", &["h5"], 9109, "", "")).unwrap();
     assert!(deploy(&cfg, "tshape", "m2").status.success());
     let left = tb.ssh("h5", "ls /etc/systemd/system | grep '^tshape-' || true");
     assert_eq!(left.trim(), "tshape-web.service");
@@ -612,7 +536,7 @@ fn replicas_run_as_template_instances_and_timers_are_scheduled() {
 fn ctrl_c_releases_the_locks() {
     let Some(tb) = ready() else { return };
     fresh(tb, "tintr", &["h1", "h2"]);
-    let body = binary_app(tb, "tintr", &["h1", "h2"], 9111, "").replace(
+    let body = binary_app(tb, "tintr", &["h1", "h2"], 9111, "", "").replace(
         "kind = \"binary\"\n",
         "kind = \"binary\"\nbuild = \"sleep 30\"\n",
     );
@@ -672,7 +596,7 @@ fn a_site_caddy_rejects_is_restored_and_the_previous_release_serves() {
     let Some(tb) = ready() else { return };
     let _lock = lock_host("h4");
     fresh(tb, "tcaddy", &["h4"]);
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tcaddy", &["h4"], 9112, ""));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tcaddy", &["h4"], 9112, "", ""));
     assert!(deploy(&cfg, "tcaddy", "y1").status.success());
     let site_before = tb.ssh("h4", "cat /etc/caddy/raijin/tcaddy.caddy");
     // Anything making Caddy's config invalid; the new release also moves to
@@ -691,7 +615,7 @@ fn a_site_caddy_rejects_is_restored_and_the_previous_release_serves() {
         }
     }
     let _c = Cleanup(tb);
-    std::fs::write(&cfg, binary_app(tb, "tcaddy", &["h4"], 9113, "")).unwrap();
+    std::fs::write(&cfg, binary_app(tb, "tcaddy", &["h4"], 9113, "", "")).unwrap();
     let out = deploy(&cfg, "tcaddy", "y2");
     assert!(!out.status.success());
     let err = report(&out)["hosts"][0]["error"]

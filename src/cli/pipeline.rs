@@ -278,14 +278,20 @@ fn finish(result: Option<anyhow::Result<Report>>, json: bool, verb: &str) -> Exi
     }
 }
 
-pub async fn deploy(engine: &Engine, args: DeployArgs) -> ExitCode {
-    let hosts = match deploy::app(engine, &args.app).and_then(|a| deploy::hosts_for(a, &args.hosts))
-    {
-        Ok(h) => h,
-        Err(e) => {
+/// The hosts an operation on `app` acts on, or the exit code after saying why not.
+fn target_hosts(engine: &Engine, app: &str, requested: &[String]) -> Result<Vec<String>, ExitCode> {
+    deploy::app(engine, app)
+        .and_then(|a| deploy::hosts_for(a, requested))
+        .map_err(|e| {
             eprintln!("error: {e:#}");
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
+            ExitCode::from(super::EXIT_CONFIG)
+        })
+}
+
+pub async fn deploy(engine: &Engine, args: DeployArgs) -> ExitCode {
+    let hosts = match target_hosts(engine, &args.app, &args.hosts) {
+        Ok(h) => h,
+        Err(code) => return code,
     };
     if !args.yes
         && !confirm(&format!(
@@ -316,13 +322,9 @@ pub async fn deploy(engine: &Engine, args: DeployArgs) -> ExitCode {
 }
 
 pub async fn rollback(engine: &Engine, args: RollbackArgs) -> ExitCode {
-    let hosts = match deploy::app(engine, &args.app).and_then(|a| deploy::hosts_for(a, &args.hosts))
-    {
+    let hosts = match target_hosts(engine, &args.app, &args.hosts) {
         Ok(h) => h,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
+        Err(code) => return code,
     };
     if !args.yes
         && !confirm(&format!(

@@ -5,6 +5,8 @@
 //! A test crate that has `mod common;` includes it with
 //! `#[path = "common/apps.rs"] mod apps;`.
 
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
