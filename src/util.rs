@@ -2,6 +2,37 @@
 
 pub use crate::config::did_you_mean;
 
+/// Read what standard input has within `timeout_ms`: `Ok(None)` if nothing
+/// arrived, `Ok(Some(0))` at end of input. Reads the descriptor directly, so
+/// nothing is left buffered for the next reader.
+#[cfg(unix)]
+pub fn read_stdin_within(buf: &mut [u8], timeout_ms: i32) -> std::io::Result<Option<usize>> {
+    let mut fds = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `fds` is one valid, initialized pollfd that outlives the call.
+    let ready = unsafe { libc::poll(&mut fds, 1, timeout_ms) };
+    if ready < 0 {
+        let e = std::io::Error::last_os_error();
+        return if e.kind() == std::io::ErrorKind::Interrupted {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    if ready == 0 {
+        return Ok(None);
+    }
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the call.
+    let n = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(Some(n as usize))
+}
+
 /// Compare names the way people count: `h2` before `h10`.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn parts(s: &str) -> Vec<(bool, &str)> {

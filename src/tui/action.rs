@@ -32,13 +32,15 @@ pub enum Action {
     Wrap,
     Timestamps,
     Priority,
+    Shell,
 }
 
 impl Action {
     /// Every action, in the order help and the palette list them.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::Deploy,
         Action::Rollback,
+        Action::Shell,
         Action::Cancel,
         Action::Refresh,
         Action::Select,
@@ -98,6 +100,7 @@ impl Action {
             Action::Wrap => "wrap",
             Action::Timestamps => "timestamps",
             Action::Priority => "priority",
+            Action::Shell => "shell",
         }
     }
 
@@ -134,6 +137,7 @@ impl Action {
             Action::Wrap => "Logs: wrap long lines",
             Action::Timestamps => "Logs: show timestamps",
             Action::Priority => "Logs: cycle the lowest priority shown",
+            Action::Shell => "Open a shell as the app user (selected host, else the app's first)",
         }
     }
 

@@ -324,6 +324,13 @@ mod tests {
     }
 
     #[test]
+    fn s_asks_the_loop_for_a_shell_on_the_apps_first_host() {
+        let mut a = app();
+        assert!(key(&mut a, KeyCode::Char('s')).is_empty());
+        assert_eq!(a.shell_request, Some(("hello".into(), "h1".into())));
+    }
+
+    #[test]
     fn palette_runs_the_chosen_action() {
         let mut a = app();
         key(&mut a, KeyCode::Char(':'));

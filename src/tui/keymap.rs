@@ -176,6 +176,7 @@ pub fn default_keys(action: Action) -> Vec<Key> {
         Action::Rollback => vec![Key::char('r')],
         Action::Cancel => vec![Key::char('x'), Key::ctrl('c')],
         Action::Refresh => vec![Key::char('R'), Key::ctrl('r')],
+        Action::Shell => vec![Key::char('s')],
         Action::Filter => vec![Key::char('/')],
         Action::Follow => vec![Key::char('f')],
         Action::Wrap => vec![Key::char('w')],

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod palette;
 mod prompter;
 pub mod run;
+pub mod shell;
 pub mod state;
 mod terminal;
 pub mod theme;
@@ -139,6 +140,10 @@ impl Console {
                 }
             }));
         }
+        // Follow every app's journal on all its hosts into the Logs pane.
+        for app_name in engine.config.apps.keys() {
+            tasks.push(follow_logs(&engine, app_name, tx.clone()));
+        }
         let mut effects = effects::Effects::new(engine.clone(), tx.clone());
         for fx in app.start() {
             effects.start(fx);
@@ -182,6 +187,25 @@ impl Console {
             if app.quit {
                 break;
             }
+            if let Some((app_name, host)) = app.shell_request.take() {
+                // Stop reading terminal events while the shell has the terminal.
+                drop(input);
+                let said = shell::lend_terminal(&engine, &app_name, &host).await;
+                input = EventStream::new();
+                // A fresh terminal over a cleared screen redraws every cell
+                // (`Terminal::clear` would ask the terminal for the cursor).
+                crossterm::execute!(
+                    std::io::stdout(),
+                    crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+                )?;
+                term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+                let now = Instant::now();
+                for fx in app.update(Msg::ShellDone(said), now) {
+                    effects.start(fx);
+                }
+                app.dirty = true;
+                last_frame = now - FRAME;
+            }
             if app.dirty && Instant::now() >= frame_due {
                 term.draw(|f| ui::draw(f, &app, &theme))?;
                 app.dirty = false;
@@ -219,6 +243,53 @@ impl LogSender {
     pub fn send(&self, record: LogRecord) -> bool {
         self.tx.send(Msg::Log(record)).is_ok()
     }
+}
+
+/// Forward one app's merged journal follow to the console as log records;
+/// markers (a host's stream stopped or resumed) and drop counts become lines
+/// of their own so they are seen, never silent.
+fn follow_logs(
+    engine: &Arc<Engine>,
+    app: &str,
+    tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+) -> tokio::task::JoinHandle<()> {
+    use crate::logs::{LogItem, LogRequest, follow};
+    let stream = follow(engine, LogRequest::new(app));
+    let app = app.to_string();
+    tokio::spawn(async move {
+        let mut stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(%app, error = %format!("{e:#}"), "cannot follow logs");
+                return;
+            }
+        };
+        let note = |host: &str, priority: u8, message: String| logs::LogRecord {
+            time: std::time::SystemTime::now(),
+            host: host.to_string(),
+            unit: "raijin".into(),
+            priority,
+            message,
+        };
+        while let Some(batch) = stream.next_batch(512).await {
+            for item in batch {
+                let record = match item {
+                    LogItem::Line(r) => logs::LogRecord {
+                        time: std::time::UNIX_EPOCH + std::time::Duration::from_micros(r.time_us),
+                        host: r.host,
+                        unit: r.unit,
+                        priority: r.priority,
+                        message: r.message,
+                    },
+                    LogItem::Marker(m) => note("", 4, m.to_string()),
+                    LogItem::Dropped(n) => note("", 4, format!("-- {n} lines dropped --")),
+                };
+                if tx.send(Msg::Log(record)).is_err() {
+                    return;
+                }
+            }
+        }
+    })
 }
 
 fn term_msg(ev: TermEvent) -> Option<Msg> {

@@ -241,6 +241,8 @@ pub enum Msg {
     },
     Log(LogRecord),
     Prompt(Prompt),
+    /// The lent shell ended; what to tell the user.
+    ShellDone(String),
 }
 
 /// Work for the runtime: each is spawned as its own task and answers with a Msg.
@@ -298,6 +300,8 @@ pub struct App {
     pub size: Rect,
     pub now: Instant,
     pub quit: bool,
+    /// (app, host) of a shell the loop should open, handing it the terminal.
+    pub shell_request: Option<(String, String)>,
     /// Something visible changed since the last frame.
     pub dirty: bool,
     /// A plan is being resolved for this app.
@@ -314,6 +318,7 @@ impl App {
             tab: Tab::Deploy,
             app_sel: 0,
             host_sel: 0,
+            shell_request: None,
             run: None,
             next_run: 1,
             deploy_scroll: 0,
@@ -411,6 +416,7 @@ impl App {
                 }
             }
             Msg::Prompt(p) => self.prompts.push(p),
+            Msg::ShellDone(said) => self.toast(Level::Info, &said),
         }
         self.dirty = true;
         fx
@@ -723,6 +729,21 @@ impl App {
                     }));
                 } else {
                     self.toast(Level::Info, "nothing is running");
+                }
+            }
+            Action::Shell => {
+                let Some(app) = self.selected_app().cloned() else {
+                    self.toast(Level::Error, "no app selected");
+                    return Vec::new();
+                };
+                // The selected host if the app runs there, else its first host.
+                let selected = self.hosts.get(self.host_sel).map(|h| h.name.clone());
+                let host = selected
+                    .filter(|h| self.focus == Focus::Hosts && app.hosts.contains(h))
+                    .or_else(|| app.hosts.first().cloned());
+                match host {
+                    Some(h) => self.shell_request = Some((app.name, h)),
+                    None => self.toast(Level::Error, "the app has no hosts"),
                 }
             }
             Action::Refresh => {
