@@ -59,7 +59,7 @@ pub struct LogView {
     capacity: usize,
     /// Lines that fell out of the buffer.
     pub dropped: u64,
-    /// Text filter (case-insensitive substring); empty = all.
+    /// Filter: a case-insensitive regex (literal text if it is not one); empty = all.
     pub filter: String,
     /// Show records with priority ≤ this (7 = all).
     pub max_priority: u8,
@@ -197,26 +197,52 @@ pub fn priority_name(p: u8) -> &'static str {
     }
 }
 
-fn contains_ci(haystack: &str, needle: &str) -> bool {
-    haystack.to_lowercase().contains(&needle.to_lowercase())
+/// The filter as a case-insensitive regex; text that is not a valid regex
+/// (say, a lone `(` while typing) is matched literally. Compiled once per
+/// filter text (cached), not per line.
+fn filter_regex(filter: &str) -> Option<regex::Regex> {
+    use std::cell::RefCell;
+    thread_local! {
+        static CACHE: RefCell<Option<(String, regex::Regex)>> = const { RefCell::new(None) };
+    }
+    if filter.is_empty() {
+        return None;
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((text, re)) = cache.as_ref()
+            && text == filter
+        {
+            return Some(re.clone());
+        }
+        let build = |p: &str| {
+            regex::RegexBuilder::new(p)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+        };
+        let re = build(filter)
+            .or_else(|_| build(&regex::escape(filter)))
+            .ok()?;
+        *cache = Some((filter.to_string(), re.clone()));
+        Some(re)
+    })
 }
 
-/// Byte ranges of case-insensitive matches of `needle` in `text`.
-pub fn match_ranges(text: &str, needle: &str) -> Vec<(usize, usize)> {
-    if needle.is_empty() {
-        return Vec::new();
-    }
-    let lower = text.to_lowercase();
-    let n = needle.to_lowercase();
-    // Lowercasing can change byte lengths outside ASCII; only highlight when
-    // the offsets still line up.
-    if lower.len() != text.len() {
-        return Vec::new();
-    }
-    lower
-        .match_indices(&n)
-        .map(|(i, m)| (i, i + m.len()))
-        .collect()
+fn contains_ci(haystack: &str, filter: &str) -> bool {
+    filter_regex(filter).is_some_and(|re| re.is_match(haystack))
+}
+
+/// Byte ranges of the filter's (case-insensitive regex) matches in `text`.
+pub fn match_ranges(text: &str, filter: &str) -> Vec<(usize, usize)> {
+    filter_regex(filter)
+        .map(|re| {
+            re.find_iter(text)
+                .map(|m| (m.start(), m.end()))
+                .filter(|(s, e)| s < e)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The styled message with the filter's matches highlighted (matches that
@@ -268,6 +294,19 @@ mod tests {
             priority: prio,
             message: msg.into(),
         }
+    }
+
+    #[test]
+    fn filter_is_a_regex_and_falls_back_to_literal_text() {
+        let mut v = LogView::with_capacity(10);
+        v.push(rec(1, "h1", 6, "GET /health 200"));
+        v.push(rec(2, "h2", 6, "GET /items/7 404"));
+        v.push(rec(3, "h3", 6, "POST /login (retry)"));
+        v.filter = r"get /(health|items/\d+) [24]0\d".into();
+        assert_eq!(v.matching(), 2);
+        assert_eq!(match_ranges("x GET /items/7 404", &v.filter), vec![(2, 18)]);
+        v.filter = "(retry".into();
+        assert_eq!(v.matching(), 1, "an unfinished regex matches literally");
     }
 
     #[test]
