@@ -15,5 +15,6 @@ pub mod operate;
 pub mod remote;
 pub mod secrets;
 pub mod ssh;
+pub mod term;
 pub mod tui;
 pub mod util;

@@ -4,16 +4,15 @@
 //! reach the remote shell) and is restored however the session ends: exit,
 //! error, signal or panic. Exits with the shell's exit status.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::sync::Once;
 
 use clap::Args;
-use tokio::sync::mpsc;
 
 use crate::deploy::{self, remote::Remote};
 use crate::engine::Engine;
-use crate::operate::{self, TermInput, TerminalIo};
+use crate::operate;
 
 #[derive(Args, Debug)]
 pub struct ShellArgs {
@@ -69,7 +68,7 @@ pub async fn run(engine: &Engine, args: ShellArgs) -> ExitCode {
         );
     }
     let remote = Remote::new(&host, session);
-    let started = CliTerminal::start().and_then(|t| Ok((t, StopSignals::new()?)));
+    let started = crate::term::LocalTerminal::start().and_then(|t| Ok((t, StopSignals::new()?)));
     let (mut term, mut stop) = match started {
         Ok(t) => t,
         Err(e) => {
@@ -129,13 +128,6 @@ impl Drop for RawMode {
     }
 }
 
-/// stdin, stdout and SIGWINCH of the process, lent to the shell.
-struct CliTerminal {
-    input: mpsc::UnboundedReceiver<Vec<u8>>,
-    #[cfg(unix)]
-    winch: tokio::signal::unix::Signal,
-}
-
 /// SIGTERM and SIGHUP: end the session and restore the terminal first.
 struct StopSignals {
     #[cfg(unix)]
@@ -173,77 +165,5 @@ impl StopSignals {
         {
             std::future::pending::<u8>().await
         }
-    }
-}
-
-impl CliTerminal {
-    fn start() -> std::io::Result<CliTerminal> {
-        let (tx, input) = mpsc::unbounded_channel();
-        // A plain thread (not the runtime's blocking pool): it may stay
-        // blocked in read() after the shell ends, and must not hold up exit.
-        std::thread::Builder::new()
-            .name("raijin-stdin".into())
-            .spawn(move || {
-                let mut stdin = std::io::stdin().lock();
-                let mut buf = [0u8; 4096];
-                loop {
-                    match stdin.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if tx.send(buf[..n].to_vec()).is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            })?;
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(CliTerminal {
-                input,
-                winch: signal(SignalKind::window_change())?,
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            Ok(CliTerminal { input })
-        }
-    }
-}
-
-impl TerminalIo for CliTerminal {
-    fn size(&self) -> (u16, u16) {
-        crossterm::terminal::size().unwrap_or((80, 24))
-    }
-
-    fn term(&self) -> String {
-        std::env::var("TERM")
-            .ok()
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "xterm-256color".into())
-    }
-
-    async fn input(&mut self) -> Option<TermInput> {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                data = self.input.recv() => data.map(TermInput::Data),
-                _ = self.winch.recv() => {
-                    let (cols, rows) = self.size();
-                    Some(TermInput::Resize { cols, rows })
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            self.input.recv().await.map(TermInput::Data)
-        }
-    }
-
-    fn output(&mut self, data: &[u8]) -> std::io::Result<()> {
-        let mut out = std::io::stdout().lock();
-        out.write_all(data)?;
-        out.flush()
     }
 }
