@@ -33,6 +33,29 @@ pub fn read_stdin_within(buf: &mut [u8], timeout_ms: i32) -> std::io::Result<Opt
     Ok(Some(n as usize))
 }
 
+/// `bytes` random bytes as lowercase hex, from the OS's generator (falling back to
+/// the clock and process id, which keeps ids unique if not unpredictable).
+pub fn random_hex(bytes: usize) -> String {
+    use std::io::Read as _;
+    let mut buf = vec![0u8; bytes];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .is_ok();
+    if !filled {
+        let seed = format!(
+            "{:?}{}{:?}",
+            std::time::SystemTime::now(),
+            std::process::id(),
+            std::thread::current().id()
+        );
+        let d = <sha2::Sha256 as sha2::Digest>::digest(seed.as_bytes());
+        for (b, s) in buf.iter_mut().zip(d.iter().cycle()) {
+            *b = *s;
+        }
+    }
+    hex::encode(buf)
+}
+
 /// Compare names the way people count: `h2` before `h10`.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn parts(s: &str) -> Vec<(bool, &str)> {

@@ -97,7 +97,10 @@ fn deploy_to_three_hosts_hardened_own_user_private_env() {
         assert_eq!(user.trim(), "tbasic");
         let shell = tb.ssh(h, "getent passwd tbasic | cut -d: -f7");
         assert_eq!(shell.trim(), "/usr/sbin/nologin");
-        let env = tb.ssh(h, "stat -c '%a %U:%G' /opt/raijin/tbasic/.install/env");
+        let env = tb.ssh(
+            h,
+            "stat -c '%a %U:%G' /var/lib/raijin/tbasic/current/.raijin/env",
+        );
         assert_eq!(env.trim(), "640 root:tbasic");
     }
 }
@@ -197,7 +200,7 @@ fn a_corrupted_chunk_fails_that_host_and_the_old_version_serves() {
     // reuses them from the store, and their hash no longer matches.
     tb.ssh(
         "h3",
-        "cd /opt/raijin/tcorrupt/.install/store && for h in $(ls); do printf 'X' | dd of=$h bs=1 seek=100 conv=notrunc 2>/dev/null; done",
+        "cd /var/lib/raijin/tcorrupt/store && for h in $(ls); do printf 'X' | dd of=$h bs=1 seek=100 conv=notrunc 2>/dev/null; done",
     );
     std::fs::write(site.path().join("index.html"), "corrupt v2\n").unwrap();
     let out = deploy(&cfg, "tcorrupt", "c2");
@@ -241,7 +244,7 @@ fn failed_health_check_rolls_back_audits_and_marks_bad() {
         "{err}"
     );
     assert_eq!(curl(tb, "h1", "thealth.test", "/version"), "g1\n");
-    let audit = tb.ssh("h1", "tail -n1 /opt/raijin/thealth/.install/audit.log");
+    let audit = tb.ssh("h1", "tail -n1 /var/lib/raijin/thealth/audit.log");
     let line: serde_json::Value = serde_json::from_str(audit.trim()).unwrap();
     assert_eq!(
         (line["version"].as_str(), line["outcome"].as_str()),
@@ -362,15 +365,15 @@ fn prune_keeps_three_releases_and_only_their_chunks() {
         write_random(&site.path().join("blob.bin"), 300 << 10, 100 + i as u64);
         assert!(deploy(&cfg, "tprune", v).status.success());
     }
-    let kept = tb.ssh("h1", "ls /opt/raijin/tprune/.install/releases");
+    let kept = tb.ssh("h1", "ls /var/lib/raijin/tprune/releases");
     assert_eq!(
         kept.split_whitespace().collect::<Vec<_>>(),
         ["k3", "k4", "k5"]
     );
-    let store = tb.ssh("h1", "ls /opt/raijin/tprune/.install/store | sort");
+    let store = tb.ssh("h1", "ls /var/lib/raijin/tprune/store | sort");
     let wanted = tb.ssh(
         "h1",
-        "cat /opt/raijin/tprune/.install/releases/*/.raijin/chunks | sort -u",
+        "cat /var/lib/raijin/tprune/releases/*/.raijin/chunks | sort -u",
     );
     assert_eq!(store, wanted);
     assert_eq!(curl(tb, "h1", "tprune.test", "/"), "k5\n");
@@ -559,7 +562,7 @@ fn ctrl_c_releases_the_locks() {
     while tb
         .ssh(
             "h2",
-            "test -d /opt/raijin/tintr/.install/lock && echo held || true",
+            "test -d /var/lib/raijin/tintr/lock && echo held || true",
         )
         .trim()
         != "held"
@@ -585,7 +588,7 @@ fn ctrl_c_releases_the_locks() {
     for h in ["h1", "h2"] {
         let lock = tb.ssh(
             h,
-            "test -d /opt/raijin/tintr/.install/lock && echo held || echo free",
+            "test -d /var/lib/raijin/tintr/lock && echo held || echo free",
         );
         assert_eq!(lock.trim(), "free", "{h}");
     }

@@ -70,7 +70,7 @@ for dir in {dirs}; do
   systemctl reset-failed "$app-*" 2>/dev/null
   rm -f /etc/systemd/system/"$app"-*
   userdel "$app" 2>/dev/null; groupdel "$app" 2>/dev/null
-  rm -rf "$dir"
+  rm -rf "$dir" "/var/lib/raijin/$app"
 done
 systemctl daemon-reload
 true
@@ -108,15 +108,20 @@ fn install_app(app: &AppConfig, env: &str) -> String {
             "useradd --system --user-group --no-create-home --home-dir {} --shell /usr/sbin/nologin {user}",
             l.app_dir()
         ),
-        format!("mkdir -p {} {}", l.release_dir("v1"), l.store_dir()),
+        format!(
+            "mkdir -p {} {} {}",
+            l.app_dir(),
+            l.meta_dir("v1"),
+            l.store_dir()
+        ),
         format!("chown {user}:{user} {0} && chmod 0750 {0}", l.app_dir()),
         format!(
             "chown root:{user} {0} && chmod 0750 {0}",
-            l.install_dir()
+            l.state_dir()
         ),
         format!("ln -sfn releases/v1 {}", l.current_link()),
-        write_file(&l.env_file(), env, "0640"),
-        format!("chown root:{user} {}", l.env_file()),
+        write_file(&format!("{}/env", l.meta_dir("v1")), env, "0640"),
+        format!("chown root:{user} {}/env", l.meta_dir("v1")),
     ]
     .join(" && ")
 }

@@ -915,9 +915,12 @@ fn a_deployed_keyring_secret_is_only_in_the_hosts_env_file() {
     assert!(shown.contains("the password is ****"), "{shown}");
 
     // On the host: in the env file (0640 root:app), which the process reads.
-    let env = tb.ssh("h2", "cat /opt/raijin/tsecret/.install/env");
+    let env = tb.ssh("h2", "cat /var/lib/raijin/tsecret/current/.raijin/env");
     assert!(env.contains(&format!("DB_PASSWORD=\"{value}\"")), "{env}");
-    let mode = tb.ssh("h2", "stat -c '%a %U:%G' /opt/raijin/tsecret/.install/env");
+    let mode = tb.ssh(
+        "h2",
+        "stat -c '%a %U:%G' /var/lib/raijin/tsecret/current/.raijin/env",
+    );
     assert_eq!(mode.trim(), "640 root:tsecret");
 
     // Locally: nowhere on disk.

@@ -341,6 +341,7 @@ fn deploy_failed_with_journal() {
         host: h.into(),
         ok,
         version: "v1.4".into(),
+        release: Some("v1.4".into()),
         from_version: Some("v1.3".into()),
         error: (!ok).then(|| "health: hello-web.service did not become active".into()),
         bytes_sent: 1_258_291,
@@ -394,6 +395,7 @@ fn history_app(t0: Instant) -> App {
         ],
         current: Some("v1.3".into()),
         previous: Some("v1.2".into()),
+        legacy: false,
     };
     let h2 = HostHistory {
         host: "h2".into(),
@@ -403,6 +405,7 @@ fn history_app(t0: Instant) -> App {
         ],
         current: Some("v1.3".into()),
         previous: Some("v1.2".into()),
+        legacy: false,
     };
     app.update(
         Msg::History {

@@ -118,18 +118,18 @@ impl Manifest {
             }
         }
         for d in &self.dirs {
-            if d.mode > 0o7777 {
+            if d.mode > 0o7777 || d.mode & 0o022 != 0 {
                 bail!(
-                    "bundle manifest: directory `{}` has mode {:o}",
+                    "bundle manifest: directory `{}` has mode {:o} (not a mode, or writable by group or others)",
                     d.path,
                     d.mode
                 );
             }
         }
         for f in &self.files {
-            if f.mode & !0o1777 != 0 {
+            if f.mode & !0o1755 != 0 {
                 bail!(
-                    "bundle manifest: file `{}` has mode {:o} (setuid/setgid or not a mode)",
+                    "bundle manifest: file `{}` has mode {:o} (setuid/setgid, writable by group or others, or not a mode)",
                     f.path,
                     f.mode
                 );

@@ -4,13 +4,11 @@
 //!
 //! - [`chunk`]: FastCDC chunking and SHA-256 naming.
 //! - [`manifest`]: the JSON manifest of files, links, directories and modes.
-//! - [`materialize`]: the sh script that assembles a release on the host.
 //! - [`arch`]: refusing a binary built for another CPU than the host's.
 
 pub mod arch;
 pub mod chunk;
 pub mod manifest;
-pub mod materialize;
 
 #[cfg(test)]
 mod tests;
@@ -30,7 +28,10 @@ pub use chunk::{
     parse_hash,
 };
 pub use manifest::{DirEntry, FileEntry, LinkEntry, MANIFEST_FORMAT, Manifest};
-pub use materialize::materialize_plan;
+
+/// Mode bits a release never has: its files are root's and the app only reads them,
+/// so group and other write are dropped from the artifact's modes.
+pub const NOT_WRITABLE_BY_OTHERS: u32 = 0o022;
 
 /// An artifact's manifest, plus where each chunk's bytes are in the
 /// artifact's files. Chunk bytes are read on demand, so a bundle of any
@@ -200,7 +201,7 @@ impl Walk {
             if ft.is_dir() {
                 self.dirs.push(DirEntry {
                     path: rel.clone(),
-                    mode: meta.permissions().mode() & 0o7777,
+                    mode: meta.permissions().mode() & 0o7777 & !NOT_WRITABLE_BY_OTHERS,
                 });
                 self.dir(&path, &rel)?;
             } else if ft.is_file() {
@@ -247,7 +248,7 @@ impl Walk {
         }
         self.files.push(FileEntry {
             path: rel,
-            mode,
+            mode: mode & !NOT_WRITABLE_BY_OTHERS,
             size: chunked.size,
             sha256: hex::encode(chunked.sha256),
             chunks: chunked.chunks.iter().map(Chunk::hex).collect(),

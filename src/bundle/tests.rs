@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::*;
+use crate::remote::scripts::materialize::materialize_plan;
 
 /// Deterministic pseudo-random bytes (splitmix64), the same on every run.
 fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {

@@ -38,6 +38,9 @@ pub struct DeployArgs {
     /// Break a stale lock left by an interrupted deploy
     #[arg(long)]
     pub force_unlock: bool,
+    /// Deploy to the reachable hosts when some cannot be reached (exit code 1)
+    #[arg(long)]
+    pub skip_unreachable: bool,
 }
 
 #[derive(Args, Debug)]
@@ -56,6 +59,9 @@ pub struct RollbackArgs {
     pub lock_wait: Option<u64>,
     #[arg(long)]
     pub force_unlock: bool,
+    /// Roll back the reachable hosts when some cannot be reached (exit code 1)
+    #[arg(long)]
+    pub skip_unreachable: bool,
 }
 
 #[derive(Args, Debug)]
@@ -313,6 +319,7 @@ pub async fn deploy(engine: &Engine, args: DeployArgs) -> ExitCode {
         version: args.version.clone(),
         lock_wait: args.lock_wait.map(Duration::from_secs),
         force_unlock: args.force_unlock,
+        skip_unreachable: args.skip_unreachable,
     };
     let result = run_with_events(engine, &args.app, &hosts, args.json, |events| {
         Box::pin(async move { deploy::deploy(engine, req, &events).await })
@@ -343,6 +350,7 @@ pub async fn rollback(engine: &Engine, args: RollbackArgs) -> ExitCode {
         to: args.to.clone(),
         lock_wait: args.lock_wait.map(Duration::from_secs),
         force_unlock: args.force_unlock,
+        skip_unreachable: args.skip_unreachable,
     };
     let result = run_with_events(engine, &args.app, &hosts, args.json, |events| {
         Box::pin(async move { deploy::rollback(engine, req, &events).await })
@@ -495,7 +503,10 @@ pub async fn host(engine: &Engine, cmd: HostCommand) -> ExitCode {
     let user = session.target().user.clone();
     let r = Remote::new(&host, session);
     match r
-        .script("bootstrapping the host", &deploy::scripts::bootstrap(&user))
+        .script(
+            "bootstrapping the host",
+            &crate::remote::scripts::bootstrap::bootstrap(&user),
+        )
         .await
     {
         Ok(out) => {

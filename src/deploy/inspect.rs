@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::remote::Remote;
-use super::scripts;
 use crate::remote::Layout;
+use crate::remote::scripts::inspect as scripts;
 
 /// One kept release on a host.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub struct HostHistory {
     pub releases: Vec<Release>,
     pub current: Option<String>,
     pub previous: Option<String>,
+    /// The host still has an earlier raijin's layout, which the next deploy migrates.
+    #[serde(default)]
+    pub legacy: bool,
 }
 
 impl HostHistory {
@@ -78,6 +81,7 @@ pub fn parse_history(host: &str, text: &str) -> HostHistory {
             (Some("previous"), Some(v), None) => {
                 h.previous = Some(v.trim().to_string()).filter(|v| !v.is_empty())
             }
+            (Some("legacy"), None, None) => h.legacy = true,
             (Some(v), Some(bad), Some(meta)) => {
                 let m: MetaLine = serde_json::from_str(meta).unwrap_or(MetaLine {
                     commit: None,

@@ -151,8 +151,11 @@ pub fn env_file(app: &AppConfig, version: &str, vars: &[(String, Secret)]) -> St
     out
 }
 
-/// Double-quote a value for a systemd EnvironmentFile.
-fn env_quote(v: &str) -> String {
+/// Double-quote a value for a systemd EnvironmentFile, so it arrives byte for byte:
+/// inside double quotes systemd keeps line breaks and every other character as they
+/// are, and takes `\"`, `\\`, `\$` and `` \` `` as the character itself (NUL cannot be
+/// passed and is dropped).
+pub fn env_quote(v: &str) -> String {
     let mut s = String::with_capacity(v.len() + 2);
     s.push('"');
     for c in v.chars() {
@@ -161,7 +164,7 @@ fn env_quote(v: &str) -> String {
                 s.push('\\');
                 s.push(c);
             }
-            '\n' => s.push_str("\\n"),
+            '\0' => {}
             c => s.push(c),
         }
     }
@@ -177,5 +180,8 @@ mod tests {
     fn env_values_are_quoted_for_systemd() {
         assert_eq!(env_quote("plain"), "\"plain\"");
         assert_eq!(env_quote("a\"b$c\\d"), "\"a\\\"b\\$c\\\\d\"");
+        // Line breaks stay literal inside the quotes: systemd keeps them.
+        assert_eq!(env_quote("l1\nl2\r\n"), "\"l1\nl2\r\n\"");
+        assert_eq!(env_quote("a\0b"), "\"ab\"");
     }
 }

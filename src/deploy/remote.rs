@@ -112,6 +112,50 @@ impl Remote {
         )
     }
 
+    /// Run `script` as root, sending each line of its stdout to `lines` as it comes.
+    pub async fn script_lines(
+        &self,
+        what: &str,
+        script: &str,
+        lines: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> Result<Output, RemoteError> {
+        let cmd = format!("{} -s", self.shell());
+        let mut partial = Vec::new();
+        let mut stderr = Vec::new();
+        let status = self
+            .session
+            .exec_with(
+                &cmd,
+                Stdin::Bytes(script.as_bytes().to_vec().into()),
+                &mut |k, d| match k {
+                    OutputKind::Stderr => stderr.extend_from_slice(d),
+                    OutputKind::Stdout => {
+                        partial.extend_from_slice(d);
+                        while let Some(pos) = partial.iter().position(|b| *b == b'\n') {
+                            let line: Vec<u8> = partial.drain(..=pos).collect();
+                            let _ = lines.send(
+                                String::from_utf8_lossy(&line[..line.len() - 1]).into_owned(),
+                            );
+                        }
+                    }
+                },
+            )
+            .await
+            .map_err(Box::new)?;
+        if !partial.is_empty() {
+            let _ = lines.send(String::from_utf8_lossy(&partial).into_owned());
+        }
+        drop(lines);
+        self.check(
+            what,
+            Output {
+                stdout: Vec::new(),
+                stderr,
+                status,
+            },
+        )
+    }
+
     /// Run a short `script` as root with `data` on its stdin.
     pub async fn with_stdin(
         &self,

@@ -124,12 +124,20 @@ impl Events {
     /// appear (build or hook output, error messages).
     pub fn masking<'a>(&self, secrets: impl IntoIterator<Item = &'a str>) -> Events {
         let mut masks: Vec<zeroize::Zeroizing<String>> = self.masks.iter().cloned().collect();
-        masks.extend(
-            secrets
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .map(|s| zeroize::Zeroizing::new(s.to_string())),
-        );
+        // A multi-line value never appears whole in one output line: each of its
+        // lines is masked on its own too.
+        for secret in secrets.into_iter().filter(|s| !s.is_empty()) {
+            masks.push(zeroize::Zeroizing::new(secret.to_string()));
+            if secret.contains('\n') {
+                masks.extend(
+                    secret
+                        .lines()
+                        .map(|l| l.trim_end_matches('\r'))
+                        .filter(|l| !l.trim().is_empty())
+                        .map(|l| zeroize::Zeroizing::new(l.to_string())),
+                );
+            }
+        }
         // Longest first, so a secret containing another is masked whole.
         masks.sort_by_key(|m| std::cmp::Reverse(m.len()));
         Events {
@@ -341,6 +349,21 @@ mod tests {
         let all = seen.join("\n");
         assert!(!all.contains("hunter2"), "{all}");
         assert_eq!(all.matches("****").count(), 3, "{all}");
+    }
+
+    #[test]
+    fn every_line_of_a_multi_line_secret_is_masked() {
+        let pem = "-----BEGIN KEY-----\r\nMIIBfake0line1\nZm9vYmFy==\n-----END KEY-----\n";
+        let masked = Events::none().masking([pem]);
+        for line in pem.lines() {
+            assert_eq!(
+                masked.mask(&format!("hook: {line}")),
+                "hook: ****",
+                "{line:?}"
+            );
+        }
+        assert_eq!(masked.mask(pem), "****");
+        assert_eq!(masked.mask("unrelated"), "unrelated");
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub struct HostFacts {
 }
 
 /// One POSIX sh script printing `key=value` lines; only coreutils needed.
-const FACTS_SCRIPT: &str = r#"
+pub const FACTS_SCRIPT: &str = r#"
+# shellcheck disable=SC1091 # the host's own file
 . /etc/os-release 2>/dev/null; echo "os=${PRETTY_NAME:-unknown}"
 echo "kernel=$(uname -r)"
 echo "arch=$(uname -m)"

@@ -39,8 +39,7 @@ impl AsApp {
     }
 
     /// The app's user in the app dir with the current release's environment
-    /// (`.install/env` and `.install/secrets.env`, as the units read them):
-    /// `raijin exec` and the app shell.
+    /// (`current/.raijin/env`, as the units read it): `raijin exec` and the app shell.
     pub fn for_current(app: &AppConfig, layout: &Layout) -> AsApp {
         let mut env = Vec::new();
         if app.kind == AppKind::Python {
@@ -49,10 +48,7 @@ impl AsApp {
         AsApp {
             user: app.user.clone(),
             dir: layout.app_dir(),
-            env_files: vec![
-                format!("-{}", layout.env_file()),
-                format!("-{}", layout.secrets_env_file()),
-            ],
+            env_files: vec![format!("-{}", layout.env_file())],
             env,
         }
     }
@@ -153,8 +149,7 @@ mod tests {
         assert_eq!(
             a.pipe(None, "echo $X; id -un"),
             "systemd-run --quiet --pipe --wait --collect --service-type=exec -p User=shop -p Group=shop \
-             -p WorkingDirectory=/opt/raijin/shop -p EnvironmentFile=-/opt/raijin/shop/.install/env \
-             -p EnvironmentFile=-/opt/raijin/shop/.install/secrets.env /bin/sh -c 'echo $X; id -un'"
+             -p WorkingDirectory=/opt/raijin/shop -p EnvironmentFile=-/var/lib/raijin/shop/current/.raijin/env /bin/sh -c 'echo $X; id -un'"
         );
     }
 
@@ -162,16 +157,13 @@ mod tests {
     fn python_apps_get_their_venv_first_on_path() {
         let a = AsApp::for_current(&app(AppKind::Python), &Layout::new("shop"));
         assert!(a.pty_shell().contains(
-            "-p Environment=PATH=/opt/raijin/shop/.install/current/venv/bin:/usr/local/sbin:"
+            "-p Environment=PATH=/var/lib/raijin/shop/current/venv/bin:/usr/local/sbin:"
         ));
-        let r = AsApp::for_release(
-            &app(AppKind::Python),
-            "/opt/raijin/shop/.install/releases/v1",
-        );
+        let r = AsApp::for_release(&app(AppKind::Python), "/var/lib/raijin/shop/releases/v1");
         assert_eq!(
             r.env,
             [
-                "PATH=/opt/raijin/shop/.install/releases/v1/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+                "PATH=/var/lib/raijin/shop/releases/v1/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
             ]
         );
     }

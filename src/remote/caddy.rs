@@ -9,7 +9,7 @@
 //!   Health checks stay passive: the deploy health-gates a release itself.
 //! - static apps: `file_server` from `current/site`, where the deploy materializes the
 //!   artifact directory in each release, so a switch of `current` switches the site.
-//!   Caddy runs as its own user: the app dir, `.install`, the release and the files
+//!   Caddy runs as its own user: the app's state directory, the release and the files
 //!   must be readable (directories searchable) by it.
 //!
 //! Without TLS the address is `http://DOMAIN`, which keeps Caddy's automatic HTTPS
@@ -157,7 +157,7 @@ http://hello.example.com {
             "\
 # Managed by raijin: app docs. Changes are overwritten on deploy.
 http://docs.example.com {
-\troot * /opt/raijin/docs/.install/current/site
+\troot * /var/lib/raijin/docs/current/site
 \tencode gzip
 \tfile_server
 }

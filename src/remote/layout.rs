@@ -1,29 +1,52 @@
 //! Where an app lives on a host: every remote path raijin reads or writes, built in one
 //! place. Paths are POSIX strings for the remote side, never local `Path`s.
 //!
+//! One rule shapes the layout: **root trusts nothing the app user can write.** The
+//! app's services, hooks, exec and shell run as the app user, so everything root acts
+//! on during a deploy, rollback, prune or revert lives in a root-owned tree the app can
+//! neither write nor rename, and the app's own data in a tree root never acts on:
+//!
 //! ```text
-//! /opt/raijin/APP/                 app dir: app data, owned by the app user
-//!   .install/                      raijin's part, read-only to the app's services
-//!     store/SHA256                 content-addressed pieces of artifacts
-//!     releases/VERSION/            one materialized release (artifact, units/, ...)
-//!     current -> releases/VERSION  flipped by renaming `current.new` over it
-//!     env, secrets.env             environment files of the services
-//!     lock/                        mkdir lock of a deploy in progress
+//! /var/lib/raijin/                 root:root 0755
+//!   .caddy.lock                    serializes Caddy changes of every app on the host
+//!   APP/                           root:APP 0750 (0755 for static apps: Caddy reads them)
+//!     store/SHA256                 verified chunks shared by the releases (0700)
+//!     releases/ID/                 one materialized release, root-owned, read-only to
+//!       .raijin/                   the app: manifest, chunks, units/, site.caddy,
+//!                                  instances, content, env (0640 root:APP), meta.json
+//!                                  (written last: a release without it is incomplete), bad
+//!     current -> releases/ID       flipped by renaming `current.new` over it
+//!     previous, units              the release before `current`; the units installed
 //!     audit.log                    JSON lines, one per deploy or rollback
+//!     lock/info, .guard            the deploy lock (owner token) and its flock guard
+//!     key                          per-host key of the release content digests (0600)
+//!     run/                         the host-side activation: script, progress, outcome
+//! /opt/raijin/APP/                 the app's data and working directory (the app user's)
 //! /etc/systemd/system/APP-PROC.{service,socket,timer}
 //! /etc/caddy/raijin/APP.caddy      imported by /etc/caddy/Caddyfile
 //! ```
+//!
+//! Hosts deployed by earlier versions kept raijin's files in `/opt/raijin/APP/.install`,
+//! inside the app's own directory; [`Layout::legacy_install_dir`] names it for the
+//! migration that moves them out (see `remote::scripts::migrate`).
 
-/// Parent of every app directory.
-pub const ROOT: &str = "/opt/raijin";
+/// Parent of every app's data directory.
+pub const DATA_ROOT: &str = "/opt/raijin";
+/// Parent of every app's state directory (root's, out of the apps' reach).
+pub const STATE_ROOT: &str = "/var/lib/raijin";
 /// Where unit files are installed.
 pub const UNIT_DIR: &str = "/etc/systemd/system";
 /// Directory of the per-app Caddy site files.
 pub const CADDY_SITES_DIR: &str = "/etc/caddy/raijin";
 /// The main Caddyfile that imports the site files.
 pub const CADDY_MAIN_CONFIG: &str = "/etc/caddy/Caddyfile";
+/// The flock file serializing Caddy changes on a host, across apps.
+pub const CADDY_LOCK: &str = "/var/lib/raijin/.caddy.lock";
 /// Longest accepted version id.
-pub const MAX_VERSION_LEN: usize = 100;
+pub const MAX_VERSION_LEN: usize = 64;
+/// Separates a version id from the suffix of a release that carries the same version
+/// id with other content (`v1~20261201193845`). Version ids never contain it.
+pub const RELEASE_SUFFIX_SEP: char = '~';
 
 /// The remote paths of one app. Built from an app name that the configuration has
 /// already validated (letters, digits, `-`, `_`).
@@ -46,74 +69,102 @@ impl Layout {
 
     /// `/opt/raijin`.
     pub fn root(&self) -> String {
-        ROOT.to_string()
+        DATA_ROOT.to_string()
     }
 
     /// `/opt/raijin/APP`: the app's data, owned by the app user and writable by its
-    /// services.
+    /// services. Root never lists, follows, executes or deletes anything in it.
     pub fn app_dir(&self) -> String {
-        format!("{ROOT}/{}", self.app)
+        format!("{DATA_ROOT}/{}", self.app)
     }
 
-    /// `APP_DIR/.install`: raijin's files; the services may read but not write them.
-    pub fn install_dir(&self) -> String {
-        format!("{}/.install", self.app_dir())
+    /// `/var/lib/raijin/APP`: everything the deploy acts on, root-owned.
+    pub fn state_dir(&self) -> String {
+        format!("{STATE_ROOT}/{}", self.app)
     }
 
-    /// `.install/store`: content-addressed chunks shared by the releases.
+    /// `state/store`: content-addressed chunks shared by the releases.
     pub fn store_dir(&self) -> String {
-        format!("{}/store", self.install_dir())
+        format!("{}/store", self.state_dir())
     }
 
-    /// `.install/releases`.
+    /// `state/releases`.
     pub fn releases_dir(&self) -> String {
-        format!("{}/releases", self.install_dir())
+        format!("{}/releases", self.state_dir())
     }
 
-    /// `.install/releases/VERSION`. Check `version` with [`validate_version`] first.
-    pub fn release_dir(&self, version: &str) -> String {
-        format!("{}/{version}", self.releases_dir())
+    /// `state/releases/ID`. Check `id` with [`validate_release_id`] first.
+    pub fn release_dir(&self, id: &str) -> String {
+        format!("{}/{id}", self.releases_dir())
     }
 
-    /// `.install/current`: a symlink to `releases/VERSION`, the release that runs.
+    /// `releases/ID/.raijin`: the release's metadata.
+    pub fn meta_dir(&self, id: &str) -> String {
+        format!("{}/.raijin", self.release_dir(id))
+    }
+
+    /// `state/current`: a symlink to `releases/ID`, the release that runs.
     pub fn current_link(&self) -> String {
-        format!("{}/current", self.install_dir())
+        format!("{}/current", self.state_dir())
     }
 
-    /// `.install/current.new`: the symlink made beside `current` and renamed over it,
-    /// so the switch is atomic.
-    pub fn current_link_staging(&self) -> String {
-        format!("{}/current.new", self.install_dir())
-    }
-
-    /// `.install/env`: the app's environment (`KEY=value` lines) for its services.
+    /// `current/.raijin/env`: the running release's environment (`KEY=value` lines,
+    /// systemd's syntax), read by the units, hooks, exec and the shell. It follows
+    /// `current`, so the flip switches code and configuration at once.
     pub fn env_file(&self) -> String {
-        format!("{}/env", self.install_dir())
+        format!("{}/.raijin/env", self.current_link())
     }
 
-    /// `.install/secrets.env`: resolved secrets for the services, kept apart from `env`.
-    pub fn secrets_env_file(&self) -> String {
-        format!("{}/secrets.env", self.install_dir())
+    /// `state/previous`: the release that was current before the current one.
+    pub fn previous_file(&self) -> String {
+        format!("{}/previous", self.state_dir())
     }
 
-    /// `.install/lock`: created with `mkdir` by the deploy that holds the lock.
+    /// `state/units`: the unit files installed for the app, one name per line.
+    pub fn units_file(&self) -> String {
+        format!("{}/units", self.state_dir())
+    }
+
+    /// `state/lock`: created with `mkdir` by the deploy that holds the lock.
     pub fn lock_dir(&self) -> String {
-        format!("{}/lock", self.install_dir())
+        format!("{}/lock", self.state_dir())
     }
 
-    /// `.install/audit.log`.
+    /// `state/.guard`: the flock file that makes taking, breaking and releasing the
+    /// lock atomic.
+    pub fn lock_guard(&self) -> String {
+        format!("{}/.guard", self.state_dir())
+    }
+
+    /// `state/audit.log`.
     pub fn audit_log(&self) -> String {
-        format!("{}/audit.log", self.install_dir())
+        format!("{}/audit.log", self.state_dir())
     }
 
-    /// `releases/VERSION/units`: the unit files rendered for that release.
-    pub fn units_dir_in_release(&self, version: &str) -> String {
-        format!("{}/units", self.release_dir(version))
+    /// `state/key`: the host's key for the keyed digest of release contents.
+    pub fn key_file(&self) -> String {
+        format!("{}/key", self.state_dir())
     }
 
-    /// `releases/VERSION/site`: where a static app's files are materialized.
-    pub fn site_dir_in_release(&self, version: &str) -> String {
-        format!("{}/site", self.release_dir(version))
+    /// `state/run`: the host-side activation's script, progress and outcome.
+    pub fn run_dir(&self) -> String {
+        format!("{}/run", self.state_dir())
+    }
+
+    /// The transient unit that activates a release on the host. App units are named
+    /// `APP-PROC` from names without dots, so this name can never be one of them.
+    pub fn activation_unit(&self) -> String {
+        format!("raijin.activate-{}.service", self.app)
+    }
+
+    /// `releases/ID/.raijin/units`: the unit files rendered for a release.
+    pub fn units_dir_in_release(&self, id: &str) -> String {
+        format!("{}/units", self.meta_dir(id))
+    }
+
+    /// `releases/ID/site`: where a static app's files are materialized.
+    pub fn site_dir_in_release(&self, id: &str) -> String {
+        format!("{}/site", self.release_dir(id))
     }
 
     /// `current/site`: what Caddy serves for a static app.
@@ -121,9 +172,9 @@ impl Layout {
         format!("{}/site", self.current_link())
     }
 
-    /// `releases/VERSION/venv`: a python app's virtualenv.
-    pub fn venv_dir_in_release(&self, version: &str) -> String {
-        format!("{}/venv", self.release_dir(version))
+    /// `releases/ID/venv`: a python app's virtualenv.
+    pub fn venv_dir_in_release(&self, id: &str) -> String {
+        format!("{}/venv", self.release_dir(id))
     }
 
     /// `current/venv/bin`: put first on a python app's `PATH`.
@@ -145,10 +196,18 @@ impl Layout {
     pub fn unit_path(&self, unit_name: &str) -> String {
         format!("{UNIT_DIR}/{unit_name}")
     }
+
+    /// `/opt/raijin/APP/.install`: where earlier versions kept raijin's files, inside
+    /// the app's directory. Only the migration touches it, and only by renaming it out
+    /// of the app's reach before looking inside.
+    pub fn legacy_install_dir(&self) -> String {
+        format!("{}/.install", self.app_dir())
+    }
 }
 
-/// Checks that a version id is safe as one path component: 1 to 100 characters from
-/// `A-Z a-z 0-9 . _ + -`, not starting with `.` (so neither `.`, `..` nor hidden).
+/// Checks a version id: 1 to 64 characters from `A-Z a-z 0-9 . _ + -`, starting with
+/// a letter or a digit (so never an option to a host-side command, never `.`, `..` or
+/// hidden, never `~`, which marks a release suffix).
 pub fn validate_version(version: &str) -> Result<(), String> {
     if version.is_empty() {
         return Err("the version id is empty".to_string());
@@ -158,11 +217,6 @@ pub fn validate_version(version: &str) -> Result<(), String> {
             "the version id `{}…` is {} characters long; at most {MAX_VERSION_LEN} are allowed",
             truncate(version, 20),
             version.len()
-        ));
-    }
-    if version.starts_with('.') {
-        return Err(format!(
-            "invalid version id `{version}`: it must not start with `.`"
         ));
     }
     if let Some(c) = version
@@ -175,7 +229,33 @@ pub fn validate_version(version: &str) -> Result<(), String> {
             describe_char(c)
         ));
     }
+    if !version.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "invalid version id `{version}`: it must start with a letter or a digit"
+        ));
+    }
     Ok(())
+}
+
+/// Checks a release id as found on a host: a version id, optionally followed by
+/// `~` and 1 to 20 digits (a release that carries that version id with other content).
+pub fn validate_release_id(id: &str) -> Result<(), String> {
+    match id.split_once(RELEASE_SUFFIX_SEP) {
+        None => validate_version(id),
+        Some((v, suffix)) => {
+            validate_version(v)?;
+            if suffix.is_empty() || suffix.len() > 20 || !suffix.chars().all(|c| c.is_ascii_digit())
+            {
+                return Err(format!("invalid release id `{}`", id.escape_debug()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The version id a release carries: the release id without its `~` suffix.
+pub fn release_version(id: &str) -> &str {
+    id.split_once(RELEASE_SUFFIX_SEP).map_or(id, |(v, _)| v)
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -200,44 +280,43 @@ mod tests {
         assert_eq!(l.app(), "hello");
         assert_eq!(l.root(), "/opt/raijin");
         assert_eq!(l.app_dir(), "/opt/raijin/hello");
-        assert_eq!(l.install_dir(), "/opt/raijin/hello/.install");
-        assert_eq!(l.store_dir(), "/opt/raijin/hello/.install/store");
-        assert_eq!(l.releases_dir(), "/opt/raijin/hello/.install/releases");
+        assert_eq!(l.state_dir(), "/var/lib/raijin/hello");
+        assert_eq!(l.store_dir(), "/var/lib/raijin/hello/store");
+        assert_eq!(l.releases_dir(), "/var/lib/raijin/hello/releases");
         assert_eq!(
             l.release_dir("v1.2.3"),
-            "/opt/raijin/hello/.install/releases/v1.2.3"
+            "/var/lib/raijin/hello/releases/v1.2.3"
         );
-        assert_eq!(l.current_link(), "/opt/raijin/hello/.install/current");
         assert_eq!(
-            l.current_link_staging(),
-            "/opt/raijin/hello/.install/current.new"
+            l.meta_dir("v1"),
+            "/var/lib/raijin/hello/releases/v1/.raijin"
         );
-        assert_eq!(l.env_file(), "/opt/raijin/hello/.install/env");
-        assert_eq!(
-            l.secrets_env_file(),
-            "/opt/raijin/hello/.install/secrets.env"
-        );
-        assert_eq!(l.lock_dir(), "/opt/raijin/hello/.install/lock");
-        assert_eq!(l.audit_log(), "/opt/raijin/hello/.install/audit.log");
+        assert_eq!(l.current_link(), "/var/lib/raijin/hello/current");
+        assert_eq!(l.env_file(), "/var/lib/raijin/hello/current/.raijin/env");
+        assert_eq!(l.previous_file(), "/var/lib/raijin/hello/previous");
+        assert_eq!(l.units_file(), "/var/lib/raijin/hello/units");
+        assert_eq!(l.lock_dir(), "/var/lib/raijin/hello/lock");
+        assert_eq!(l.lock_guard(), "/var/lib/raijin/hello/.guard");
+        assert_eq!(l.audit_log(), "/var/lib/raijin/hello/audit.log");
+        assert_eq!(l.key_file(), "/var/lib/raijin/hello/key");
+        assert_eq!(l.run_dir(), "/var/lib/raijin/hello/run");
+        assert_eq!(l.activation_unit(), "raijin.activate-hello.service");
         assert_eq!(
             l.units_dir_in_release("v1"),
-            "/opt/raijin/hello/.install/releases/v1/units"
+            "/var/lib/raijin/hello/releases/v1/.raijin/units"
         );
         assert_eq!(
             l.site_dir_in_release("v1"),
-            "/opt/raijin/hello/.install/releases/v1/site"
+            "/var/lib/raijin/hello/releases/v1/site"
         );
-        assert_eq!(
-            l.current_site_dir(),
-            "/opt/raijin/hello/.install/current/site"
-        );
+        assert_eq!(l.current_site_dir(), "/var/lib/raijin/hello/current/site");
         assert_eq!(
             l.venv_dir_in_release("v1"),
-            "/opt/raijin/hello/.install/releases/v1/venv"
+            "/var/lib/raijin/hello/releases/v1/venv"
         );
         assert_eq!(
             l.current_venv_bin(),
-            "/opt/raijin/hello/.install/current/venv/bin"
+            "/var/lib/raijin/hello/current/venv/bin"
         );
         assert_eq!(l.caddy_site_path(), "/etc/caddy/raijin/hello.caddy");
         assert_eq!(l.unit_dir(), "/etc/systemd/system");
@@ -245,6 +324,30 @@ mod tests {
             l.unit_path("hello-web.service"),
             "/etc/systemd/system/hello-web.service"
         );
+        assert_eq!(l.legacy_install_dir(), "/opt/raijin/hello/.install");
+    }
+
+    #[test]
+    fn nothing_root_acts_on_is_inside_the_app_dir() {
+        let l = Layout::new("hello");
+        let app_dir = format!("{}/", l.app_dir());
+        for p in [
+            l.state_dir(),
+            l.store_dir(),
+            l.releases_dir(),
+            l.release_dir("v1"),
+            l.current_link(),
+            l.env_file(),
+            l.previous_file(),
+            l.units_file(),
+            l.lock_dir(),
+            l.lock_guard(),
+            l.audit_log(),
+            l.key_file(),
+            l.run_dir(),
+        ] {
+            assert!(!p.starts_with(&app_dir), "{p}");
+        }
     }
 
     #[test]
@@ -258,6 +361,7 @@ mod tests {
             "a_b",
             "deadbeefcafe",
             "a..b",
+            "0-rc1",
             &"x".repeat(MAX_VERSION_LEN),
         ] {
             assert_eq!(validate_version(v), Ok(()), "{v}");
@@ -271,12 +375,17 @@ mod tests {
             ".",
             "..",
             ".hidden",
+            "-rc1",
+            "--help",
+            "+1",
+            "_x",
             "a/b",
             "../etc",
             "a b",
             "a\nb",
             "v1:2",
             "v1*",
+            "v1~2",
             "é",
             "$(reboot)",
             &"x".repeat(MAX_VERSION_LEN + 1),
@@ -288,17 +397,29 @@ mod tests {
             Err("invalid version id `a/b`: `/` is not allowed (use letters, digits, `.`, `_`, `+` and `-`)".to_string())
         );
         assert_eq!(
-            validate_version("..").unwrap_err(),
-            "invalid version id `..`: it must not start with `.`"
+            validate_version("-rc1").unwrap_err(),
+            "invalid version id `-rc1`: it must start with a letter or a digit"
         );
         assert_eq!(
             validate_version("a\nb").unwrap_err(),
             "invalid version id `a\\nb`: '\\n' is not allowed (use letters, digits, `.`, `_`, `+` and `-`)"
         );
         assert!(
-            validate_version(&"x".repeat(101))
+            validate_version(&"x".repeat(65))
                 .unwrap_err()
-                .contains("101 characters long")
+                .contains("65 characters long")
         );
+    }
+
+    #[test]
+    fn release_ids() {
+        for id in ["v1", "v1~20261201193845", "1.0+b~1"] {
+            assert_eq!(validate_release_id(id), Ok(()), "{id}");
+        }
+        for id in ["v1~", "v1~x", "~1", "-v~1", "v1~1~2", "v1/~1"] {
+            assert!(validate_release_id(id).is_err(), "{id}");
+        }
+        assert_eq!(release_version("v1~20261201193845"), "v1");
+        assert_eq!(release_version("v1"), "v1");
     }
 }

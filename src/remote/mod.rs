@@ -1,10 +1,12 @@
 //! The remote side of an app: where it lives on a host (`layout`), the hardened
-//! systemd units that run its processes (`units`) and the Caddy site in front of it
-//! (`caddy`). Pure rendering: nothing here talks to a host.
+//! systemd units that run its processes (`units`), the Caddy site in front of it
+//! (`caddy`), how a command runs as the app's user (`as_app`) and every shell script
+//! raijin runs on a host (`scripts`). Pure rendering: nothing here talks to a host.
 
 pub mod as_app;
 pub mod caddy;
 pub mod layout;
+pub mod scripts;
 pub mod units;
 
 pub use caddy::{caddy_main_config_snippet, render_site};

@@ -184,7 +184,6 @@ fn render_service(
     let _ = writeln!(s, "Group={}", app.user);
     let _ = writeln!(s, "WorkingDirectory={}", layout.current_link());
     let _ = writeln!(s, "EnvironmentFile=-{}", layout.env_file());
-    let _ = writeln!(s, "EnvironmentFile=-{}", layout.secrets_env_file());
     if app.kind == AppKind::Python {
         let _ = writeln!(
             s,
@@ -219,8 +218,9 @@ fn render_service(
 /// service with it 1.1 "OK", binary and python apps alike; what remains exposed is the
 /// network (apps serve and call out over it), the host's root directory, the clock
 /// device `ProtectClock=` allows reading, and `UMask=0027` leaving files group-readable.
-/// `.install` is read-only to the app, its chunk store and `secrets.env` invisible
-/// (systemd reads the env files before it builds the sandbox).
+/// The app writes only its data directory; raijin's state directory is read-only to it
+/// (`ProtectSystem=strict`), its chunk store, content key and activation files
+/// invisible (systemd reads the env file before it builds the sandbox).
 fn hardening(s: &mut String, app: &AppConfig, layout: &Layout) {
     s.push_str("# Sandbox\n");
     s.push_str("UMask=0027\n");
@@ -230,12 +230,12 @@ fn hardening(s: &mut String, app: &AppConfig, layout: &Layout) {
     s.push_str("ProtectSystem=strict\n");
     s.push_str("ProtectHome=true\n");
     let _ = writeln!(s, "ReadWritePaths={}", layout.app_dir());
-    let _ = writeln!(s, "ReadOnlyPaths={}", layout.install_dir());
     let _ = writeln!(
         s,
-        "InaccessiblePaths=-{} -{}",
+        "InaccessiblePaths=-{} -{} -{}",
         layout.store_dir(),
-        layout.secrets_env_file()
+        layout.key_file(),
+        layout.run_dir()
     );
     s.push_str("PrivateTmp=true\n");
     s.push_str("PrivateDevices=true\n");
@@ -510,8 +510,7 @@ AmbientCapabilities=
 ProtectSystem=strict
 ProtectHome=true
 ReadWritePaths=/opt/raijin/hello
-ReadOnlyPaths=/opt/raijin/hello/.install
-InaccessiblePaths=-/opt/raijin/hello/.install/store -/opt/raijin/hello/.install/secrets.env
+InaccessiblePaths=-/var/lib/raijin/hello/store -/var/lib/raijin/hello/key -/var/lib/raijin/hello/run
 PrivateTmp=true
 PrivateDevices=true
 DevicePolicy=closed
@@ -554,9 +553,8 @@ StartLimitIntervalSec=0
 Type=simple
 User=hello
 Group=hello
-WorkingDirectory=/opt/raijin/hello/.install/current
-EnvironmentFile=-/opt/raijin/hello/.install/env
-EnvironmentFile=-/opt/raijin/hello/.install/secrets.env
+WorkingDirectory=/var/lib/raijin/hello/current
+EnvironmentFile=-/var/lib/raijin/hello/current/.raijin/env
 ExecStart=/bin/sh -c \"exec ./hello serve --port 8000\"
 Restart=on-failure
 RestartSec=1
@@ -735,8 +733,8 @@ command = "gunicorn dash.wsgi --bind 127.0.0.1:8100"
         let (_, units) = render(toml);
         let service = &units[0].contents;
         assert!(service.contains(
-            "EnvironmentFile=-/opt/raijin/dash/.install/secrets.env\n\
-             Environment=PATH=/opt/raijin/dash/.install/current/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
+            "EnvironmentFile=-/var/lib/raijin/dash/current/.raijin/env\n\
+             Environment=PATH=/var/lib/raijin/dash/current/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n\
              Environment=PYTHONUNBUFFERED=1\n\
              ExecStart=/bin/sh -c \"exec gunicorn dash.wsgi --bind 127.0.0.1:8100\"\n"
         ));

@@ -589,7 +589,7 @@ impl App {
                         hosts,
                         version: Some(version),
                         lock_wait: None,
-                        force_unlock: false,
+                        ..Default::default()
                     },
                 }]
             }
@@ -602,7 +602,7 @@ impl App {
                         hosts,
                         to,
                         lock_wait: None,
-                        force_unlock: false,
+                        ..Default::default()
                     },
                 }]
             }

@@ -40,12 +40,15 @@ pub fn ready() -> Option<&'static Testbed> {
     Some(tb)
 }
 
-/// Remove every trace of `app` from the hosts.
+/// Remove every trace of `app` from the hosts (both the state directory and a legacy
+/// `.install`, its units, its activation unit, its Caddy site and its user).
 pub fn fresh(tb: &Testbed, app: &str, hosts: &[&str]) {
     let script = format!(
-        "I=/opt/raijin/{app}/.install; \
-         if [ -f $I/units ]; then for u in $(cat $I/units); do systemctl disable --now \"$u\" >/dev/null 2>&1; systemctl stop \"${{u%@.service}}@*\" >/dev/null 2>&1; rm -f /etc/systemd/system/$u; done; systemctl daemon-reload; fi; \
-         rm -rf /opt/raijin/{app}; \
+        "systemctl stop raijin.activate-{app}.service >/dev/null 2>&1; systemctl reset-failed raijin.activate-{app}.service >/dev/null 2>&1; \
+         for f in /var/lib/raijin/{app}/units /opt/raijin/{app}/.install/units; do \
+           if [ -f $f ]; then for u in $(cat $f); do systemctl disable --now \"$u\" >/dev/null 2>&1; systemctl stop \"${{u%@.service}}@*\" >/dev/null 2>&1; rm -f /etc/systemd/system/$u; done; fi; \
+         done; systemctl daemon-reload; \
+         rm -rf /opt/raijin/{app} /var/lib/raijin/{app} /opt/raijin/.raijin-migrate-{app}; \
          if [ -f /etc/caddy/raijin/{app}.caddy ]; then rm -f /etc/caddy/raijin/{app}.caddy; systemctl reload caddy; fi; \
          userdel {app} >/dev/null 2>&1; true"
     );

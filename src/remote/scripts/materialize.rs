@@ -5,7 +5,7 @@
 use crate::util::shell_quote;
 use std::fmt::Write as _;
 
-use super::manifest::Manifest;
+use crate::bundle::Manifest;
 
 /// Chunks per `cat` command, keeping each command line far below ARG_MAX
 /// (about 5 KiB a line) however large a file is.

@@ -1,0 +1,398 @@
+//! Activation from raijin's side: start the host-side activation program (see
+//! [`crate::remote::scripts::activate`]), follow its progress, run the HTTP health
+//! check through Caddy and confirm or reject the release, and read the outcome.
+//!
+//! The program finishes on the host whatever happens to the link or to raijin: a
+//! release that is not confirmed healthy in time is reverted by the host itself.
+//! When the link drops, raijin keeps asking for the outcome after reconnecting, up to
+//! the host's own bounds plus [`OUTCOME_GRACE`], then gives up saying what the host
+//! does on its own.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::sync::mpsc;
+
+use super::remote::Remote;
+use crate::config::AppConfig;
+use crate::engine::events::{Events, Step};
+use crate::remote::Layout;
+use crate::remote::scripts::activate::{self as script, Params};
+use crate::remote::scripts::inspect::journal_tail;
+use crate::remote::units;
+use crate::ssh::OutputKind;
+
+/// How long a new release has to become healthy: its units active, then its health
+/// path answering 2xx through Caddy.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How much longer than raijin's health check the host waits for its word.
+pub const CONFIRM_GRACE: Duration = Duration::from_secs(5);
+/// After a lost link, how long beyond the host's bounds raijin tries to read the outcome.
+pub const OUTCOME_GRACE: Duration = Duration::from_secs(15);
+/// Journal lines shown for a unit that failed.
+const JOURNAL_LINES: u32 = 20;
+
+/// How an activation ended on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Outcome {
+    status: String,
+    previous: Option<String>,
+    unit: Option<String>,
+    reason: String,
+}
+
+fn parse_outcome(lines: &[String]) -> Option<Outcome> {
+    let first = lines.first()?;
+    let mut parts = first.split_whitespace();
+    let status = parts.next()?.to_string();
+    let dash = |s: Option<&str>| s.filter(|s| *s != "-").map(String::from);
+    let previous = dash(parts.next());
+    let unit = dash(parts.next());
+    let reason = lines[1..].join("\n").trim().to_string();
+    Some(Outcome {
+        status,
+        previous,
+        unit,
+        reason,
+    })
+}
+
+/// What raijin saw of the program while following it.
+#[derive(Default)]
+struct Seen {
+    previous: Option<String>,
+    applied: bool,
+    confirmed: bool,
+    confirm_deadline: Option<u64>,
+    result: Option<Vec<String>>,
+}
+
+/// Activate `release` on the host behind its health gate. Returns the release it
+/// replaced; an error says why the release is not serving and what serves instead.
+pub(crate) async fn activate(
+    r: &Remote,
+    app: &AppConfig,
+    layout: &Layout,
+    release: &str,
+    events: &Events,
+) -> anyhow::Result<Option<String>> {
+    let host = Some(r.host.as_str());
+    let started = Instant::now();
+    events.started(host, Step::Activate, Some(release.to_string()));
+    let id = crate::util::random_hex(8);
+    let confirm_secs = app
+        .proxy
+        .as_ref()
+        .map(|_| (HEALTH_TIMEOUT + CONFIRM_GRACE).as_secs());
+    let params = Params {
+        id: &id,
+        target: release,
+        units_timeout_secs: HEALTH_TIMEOUT.as_secs(),
+        confirm_secs,
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let start = script::start(layout, &params);
+    let exec = r.script_lines("activating the release", &start, tx);
+    let mut seen = Seen::default();
+    let mut health: Option<tokio::task::JoinHandle<()>> = None;
+    let drive = async {
+        let mut in_result = false;
+        while let Some(line) = rx.recv().await {
+            if in_result {
+                if let Some(lines) = seen.result.as_mut() {
+                    lines.push(line);
+                }
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            match words.next() {
+                Some("start") => {
+                    seen.previous = words.nth(1).filter(|p| *p != "-").map(String::from);
+                }
+                Some("applied") => {
+                    seen.applied = true;
+                    events.finished(host, Step::Activate, started.elapsed(), None);
+                    events.started(host, Step::Health, None);
+                }
+                Some("units-active") if app.proxy.is_some() => {
+                    health = Some(tokio::spawn(check_and_confirm(
+                        r.clone(),
+                        app.clone(),
+                        layout.clone(),
+                        id.clone(),
+                        events.clone(),
+                    )));
+                }
+                Some("await-confirm") => {
+                    seen.confirm_deadline = words.next().and_then(|e| e.parse().ok());
+                }
+                Some("confirmed") => seen.confirmed = true,
+                Some("revert") => {
+                    if let Some(p) = words.next() {
+                        events.output(
+                            host,
+                            Step::Health,
+                            OutputKind::Stderr,
+                            &format!("not healthy: putting {p} back"),
+                        );
+                    }
+                }
+                Some("result") => {
+                    in_result = true;
+                    seen.result = Some(Vec::new());
+                }
+                _ => {}
+            }
+        }
+    };
+    let (exec_result, ()) = tokio::join!(exec, drive);
+    let outcome = match seen.result.as_deref().and_then(parse_outcome) {
+        Some(o) if o.status != "lost" || exec_result.is_ok() => o,
+        _ => {
+            if let Err(e) = &exec_result {
+                events.output(
+                    host,
+                    Step::Health,
+                    OutputKind::Stderr,
+                    &format!("lost the activation's progress ({e}); the host goes on by itself"),
+                );
+            }
+            // A health check still running may yet confirm the release once the
+            // link is back: it goes on while raijin waits for the outcome.
+            match recover(r, layout, &id, started, &params).await {
+                Some(o) => o,
+                None => {
+                    if let Some(h) = health.take() {
+                        h.abort();
+                    }
+                    let msg = gave_up(r, release, &seen, &params, confirm_secs.is_some());
+                    events.failed(host, Step::Health, &msg, Vec::new());
+                    bail!(msg);
+                }
+            }
+        }
+    };
+    if let Some(h) = health.take() {
+        // The outcome is known: the check's work (if any is left) no longer matters.
+        h.abort();
+    }
+    if !seen.applied && outcome.status != "ok" {
+        events.failed(host, Step::Activate, &outcome.reason, Vec::new());
+    }
+    match outcome.status.as_str() {
+        "ok" => {
+            if !seen.applied {
+                events.finished(host, Step::Activate, started.elapsed(), None);
+            }
+            events.finished(host, Step::Health, started.elapsed(), None);
+            Ok(outcome.previous.or(seen.previous))
+        }
+        status => {
+            let unit = outcome.unit.clone().or_else(|| proxied_unit(app));
+            let journal = match &unit {
+                Some(u) if seen.applied => journal(r, u).await,
+                _ => Vec::new(),
+            };
+            let mut reason = outcome.reason.clone();
+            if reason.starts_with("unit ") && !reason.contains(" on ") {
+                reason = format!("{reason} on {}", r.host);
+            }
+            let msg = match (status, &outcome.previous) {
+                ("reverted", Some(p)) => format!("{reason}; {p} is serving again"),
+                ("stopped", _) => format!(
+                    "{reason}; the host had no earlier release, so its units and site were removed"
+                ),
+                ("lost", _) => format!(
+                    "{}: the activation ended without an outcome (journalctl -u {})",
+                    r.host,
+                    layout.activation_unit()
+                ),
+                _ => reason,
+            };
+            if seen.applied {
+                events.failed(host, Step::Health, &msg, journal);
+            }
+            bail!(msg)
+        }
+    }
+}
+
+/// After a lost link: ask for the outcome (each try reconnects) until the host's own
+/// bounds plus a grace have passed.
+async fn recover(
+    r: &Remote,
+    layout: &Layout,
+    id: &str,
+    started: Instant,
+    p: &Params<'_>,
+) -> Option<Outcome> {
+    let bound =
+        Duration::from_secs(p.units_timeout_secs + p.confirm_secs.unwrap_or(0)) + OUTCOME_GRACE;
+    while started.elapsed() < bound {
+        if let Ok(out) = r
+            .script(
+                "reading the activation's outcome",
+                &script::outcome(layout, id),
+            )
+            .await
+        {
+            let text = out.stdout_str();
+            let mut lines = text.lines().map(String::from);
+            match lines.next().as_deref() {
+                Some("result") => return parse_outcome(&lines.collect::<Vec<_>>()),
+                Some("lost") => {
+                    return Some(Outcome {
+                        status: "lost".into(),
+                        previous: None,
+                        unit: None,
+                        reason: String::new(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    None
+}
+
+/// What the host does on its own when raijin stops waiting.
+fn gave_up(r: &Remote, release: &str, seen: &Seen, p: &Params<'_>, proxied: bool) -> String {
+    let prev = seen
+        .previous
+        .clone()
+        .unwrap_or_else(|| "nothing (no earlier release)".into());
+    let when = seen
+        .confirm_deadline
+        .map(|d| {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|n| n.as_secs())
+                .unwrap_or(0);
+            format!(" within {} s", d.saturating_sub(now))
+        })
+        .unwrap_or_default();
+    let what = if seen.confirmed {
+        format!("{release} was confirmed healthy and stays")
+    } else if proxied {
+        format!("{release} was not confirmed healthy, so the host puts {prev} back{when}")
+    } else {
+        format!(
+            "the host keeps {release} if its units become active within {} s, else puts {prev} back",
+            p.units_timeout_secs
+        )
+    };
+    format!(
+        "{}: lost the link during the activation of {release} and could not read its outcome; the host finishes on its own: {what} (check with raijin status)",
+        r.host
+    )
+}
+
+/// The HTTP health check through Caddy, then the host's confirmation or rejection.
+async fn check_and_confirm(r: Remote, app: AppConfig, layout: Layout, id: String, events: Events) {
+    let Some(proxy) = &app.proxy else {
+        return;
+    };
+    let deadline = Instant::now() + HEALTH_TIMEOUT;
+    let last = loop {
+        let last = match http_get(&r, &proxy.domain, &proxy.health_path).await {
+            Ok(code) if (200..300).contains(&code) => break None,
+            Ok(code) => format!("HTTP {code} on {}{}", proxy.domain, proxy.health_path),
+            Err(e) => format!("{e:#}"),
+        };
+        if Instant::now() > deadline {
+            break Some(last);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let script = match &last {
+        None => script::confirm(&layout, &id),
+        Some(reason) => script::reject(&layout, &id, &format!("health check failed: {reason}")),
+    };
+    if let Err(e) = r.script("answering the health gate", &script).await {
+        events.output(
+            Some(&r.host),
+            Step::Health,
+            OutputKind::Stderr,
+            &format!(
+                "could not tell the host the health check's result ({e}); it decides by itself"
+            ),
+        );
+    }
+}
+
+/// The unit of the process behind the proxy (its first instance).
+fn proxied_unit(app: &AppConfig) -> Option<String> {
+    let p = app.proxy.as_ref()?.process.as_ref()?;
+    let stem = units::unit_stem(&app.name, p);
+    units::unit_instances(app).into_iter().find(|i| {
+        i == &format!("{stem}.service")
+            || i.starts_with(&format!("{stem}@"))
+            || i == &format!("{stem}.socket")
+    })
+}
+
+async fn journal(r: &Remote, unit: &str) -> Vec<String> {
+    match r
+        .script("reading the journal", &journal_tail(unit, JOURNAL_LINES))
+        .await
+    {
+        Ok(o) => o.stdout_str().lines().map(String::from).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// GET through Caddy on the host (port 80, the site's Host header), over a
+/// direct-tcpip channel of the host's SSH connection. Returns the status code.
+async fn http_get(r: &Remote, domain: &str, path: &str) -> anyhow::Result<u16> {
+    let mut stream = r.session.open_tcp("127.0.0.1", 80).await?;
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {domain}\r\nUser-Agent: raijin\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.contains(&b'\n') {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .context("no HTTP answer within 10 s")??;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&buf);
+    let code = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse::<u16>().ok())
+        .with_context(|| {
+            format!(
+                "not an HTTP answer: {:?}",
+                line.lines().next().unwrap_or("")
+            )
+        })?;
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes() {
+        let o = parse_outcome(&[
+            "reverted v1 shop-web.service".to_string(),
+            "unit shop-web.service is failed".to_string(),
+        ])
+        .unwrap();
+        assert_eq!(o.status, "reverted");
+        assert_eq!(o.previous.as_deref(), Some("v1"));
+        assert_eq!(o.unit.as_deref(), Some("shop-web.service"));
+        assert_eq!(o.reason, "unit shop-web.service is failed");
+        let o = parse_outcome(&["ok - -".to_string(), String::new()]).unwrap();
+        assert_eq!((o.previous, o.unit, o.reason.as_str()), (None, None, ""));
+        assert!(parse_outcome(&[]).is_none());
+    }
+}

@@ -1,0 +1,299 @@
+//! The push step on one host: one probe round trip (the app's user and directories
+//! made, then the CPU, content key, releases of this version id, missing chunks), the release id for this content (see
+//! [`super::identity`]), only the missing chunks sent and each verified on arrival,
+//! then the release assembled from the store with every file's SHA-256 checked and
+//! its metadata written, `meta.json` last.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use tokio::io::AsyncWriteExt as _;
+
+use super::identity::{self, Choice};
+use super::remote::Remote;
+use super::{Rendered, now_rfc3339};
+use crate::bundle;
+use crate::config::{AppConfig, AppKind};
+use crate::engine::events::{Events, Step};
+use crate::remote::Layout;
+use crate::remote::layout::validate_release_id;
+use crate::remote::scripts::{install, materialize, push as scripts};
+use crate::ssh::Stdin;
+
+/// What the push left on the host.
+pub(crate) struct Pushed {
+    /// The release id on this host (the version id, or `VERSION~STAMP`).
+    pub release: String,
+    pub chunks_sent: usize,
+}
+
+#[derive(Serialize)]
+struct Meta<'a> {
+    version: &'a str,
+    release: &'a str,
+    commit: Option<&'a str>,
+    deployed_at: &'a str,
+    by: &'a str,
+    kind: &'a str,
+    content: &'a str,
+}
+
+/// What the probe found.
+struct Probe {
+    arch: String,
+    key: String,
+    have: Vec<(String, String)>,
+    missing: HashSet<String>,
+}
+
+fn parse_probe(text: &str) -> Probe {
+    let mut p = Probe {
+        arch: String::new(),
+        key: String::new(),
+        have: Vec::new(),
+        missing: HashSet::new(),
+    };
+    for line in text.lines() {
+        if let Some(a) = line.strip_prefix("arch ") {
+            p.arch = a.trim().to_string();
+        } else if let Some(k) = line.strip_prefix("key ") {
+            p.key = k.trim().to_string();
+        } else if let Some(h) = line.strip_prefix("have ") {
+            let mut parts = h.split_whitespace();
+            if let (Some(id), Some(d)) = (parts.next(), parts.next())
+                && validate_release_id(id).is_ok()
+            {
+                p.have.push((id.to_string(), d.to_string()));
+            }
+        } else if let Some(h) = line.strip_prefix("missing ") {
+            p.missing.insert(h.trim().to_string());
+        }
+    }
+    p
+}
+
+/// Push the release to one host; `sent` counts chunk bytes as they go.
+pub(crate) async fn push(
+    r: &Remote,
+    app: &AppConfig,
+    layout: &Layout,
+    rendered: &Rendered,
+    sent: &Arc<AtomicU64>,
+    events: &Events,
+) -> anyhow::Result<Pushed> {
+    let started = Instant::now();
+    let host = Some(r.host.as_str());
+    events.started(host, Step::Push, None);
+    let result = push_inner(r, app, layout, rendered, sent, events, started).await;
+    if let Err(e) = &result {
+        events.failed(host, Step::Push, &format!("{e:#}"), Vec::new());
+    }
+    result
+}
+
+async fn push_inner(
+    r: &Remote,
+    app: &AppConfig,
+    layout: &Layout,
+    rendered: &Rendered,
+    sent: &Arc<AtomicU64>,
+    events: &Events,
+    started: Instant,
+) -> anyhow::Result<Pushed> {
+    let host = Some(r.host.as_str());
+    let version = &rendered.version.id;
+    let list = format!("{}\n", rendered.chunks.join("\n"));
+    // The app's user comes first: the release's env file belongs to its group.
+    let script = format!(
+        "{}{}",
+        install::app_user(layout, app),
+        scripts::probe(layout, version)
+    );
+    let out = r
+        .with_stdin(
+            "checking which chunks the host lacks",
+            &script,
+            Stdin::Bytes(list.into_bytes().into()),
+        )
+        .await?;
+    let probe = parse_probe(&out.stdout_str());
+    // Guard: a binary built for another CPU is refused before upload.
+    if app.kind == AppKind::Binary
+        && let Some(path) = rendered.bundle.source_path(0)
+    {
+        bundle::check_arch(path, &probe.arch)
+            .map_err(|e| anyhow::anyhow!("{}", e.for_app(&app.name, &r.host)))?;
+    }
+    if probe.key.len() < 32 {
+        bail!(
+            "{}: the host's release key ({}) is missing or too short",
+            r.host,
+            layout.key_file()
+        );
+    }
+    let content = identity::digest(&rendered.public, &probe.key, &rendered.env);
+    let release = match identity::choose(version, &content, &probe.have, rendered.stamp) {
+        Choice::Reuse(id) => {
+            events.finished(
+                host,
+                Step::Push,
+                started.elapsed(),
+                Some(format!(
+                    "release {id} with this content is already on the host"
+                )),
+            );
+            return Ok(Pushed {
+                release: id,
+                chunks_sent: 0,
+            });
+        }
+        Choice::New(id) => id,
+    };
+    if release != *version {
+        events.output(
+            host,
+            Step::Push,
+            crate::ssh::OutputKind::Stdout,
+            &format!(
+                "version {version} is already on the host with other content; installing this one as {release}"
+            ),
+        );
+    }
+    let present: HashSet<String> = rendered
+        .chunks
+        .iter()
+        .filter(|h| !probe.missing.contains(*h))
+        .cloned()
+        .collect();
+    let to_send = rendered.bundle.missing(&present);
+    let total: u64 = to_send.iter().map(|(_, n)| u64::from(*n)).sum();
+    events.progress(host, Step::Push, 0, total);
+    if !to_send.is_empty() {
+        send_chunks(r, layout, rendered, &to_send, total, sent, events).await?;
+    }
+    events.progress(host, Step::Push, total, total);
+    let script = format!(
+        "{}{}",
+        scripts::materialize_env(layout, &release, app.kind),
+        materialize::materialize_plan(&rendered.bundle.manifest)
+    );
+    r.script("materializing the release", &script).await?;
+    let meta = serde_json::to_string(&Meta {
+        version,
+        release: &release,
+        commit: rendered.version.commit.as_deref(),
+        deployed_at: &now_rfc3339(),
+        by: &rendered.by,
+        kind: app.kind.as_str(),
+        content: &content,
+    })?;
+    r.script(
+        "writing the release files",
+        &scripts::release_files(
+            layout,
+            &app.user,
+            &release,
+            &scripts::ReleaseFiles {
+                manifest_json: &rendered.manifest_json,
+                chunks: &rendered.chunks,
+                units: &rendered.units,
+                site: rendered.site.as_deref(),
+                instances: &rendered.instances,
+                content: &content,
+                env: &rendered.env,
+                meta_json: &meta,
+            },
+        ),
+    )
+    .await?;
+    events.finished(
+        host,
+        Step::Push,
+        started.elapsed(),
+        Some(format!(
+            "sent {} in {} of {} chunks",
+            crate::util::human_bytes(total),
+            to_send.len(),
+            rendered.chunks.len()
+        )),
+    );
+    Ok(Pushed {
+        release,
+        chunks_sent: to_send.len(),
+    })
+}
+
+/// Stream the chunks the host lacks as `HASH LEN\n` + bytes into the receiving script.
+async fn send_chunks(
+    r: &Remote,
+    layout: &Layout,
+    rendered: &Rendered,
+    to_send: &[(String, u32)],
+    total: u64,
+    sent: &Arc<AtomicU64>,
+    events: &Events,
+) -> anyhow::Result<()> {
+    let (mut writer, reader) = tokio::io::duplex(256 * 1024);
+    let bundle = rendered.bundle.clone();
+    let list = to_send.to_vec();
+    let counter = sent.clone();
+    let ev = events.clone();
+    let h = r.host.clone();
+    let feeder = tokio::spawn(async move {
+        let mut done = 0u64;
+        let mut last_report = Instant::now();
+        for (hash, len) in list {
+            let b = bundle.clone();
+            let hh = hash.clone();
+            let data = tokio::task::spawn_blocking(move || b.read_chunk(&hh)).await??;
+            writer
+                .write_all(format!("{hash} {len}\n").as_bytes())
+                .await?;
+            writer.write_all(&data).await?;
+            done += u64::from(len);
+            counter.fetch_add(u64::from(len), Ordering::Relaxed);
+            if last_report.elapsed() > Duration::from_millis(100) {
+                ev.progress(Some(&h), Step::Push, done, total);
+                last_report = Instant::now();
+            }
+        }
+        writer.shutdown().await?;
+        Ok::<_, anyhow::Error>(())
+    });
+    let received = r
+        .with_stdin(
+            "receiving chunks",
+            &scripts::receive_chunks(layout),
+            Stdin::Reader(Box::new(reader)),
+        )
+        .await;
+    let fed = feeder.await.context("chunk feeder")?;
+    received?;
+    fed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_lines() {
+        let p = parse_probe(
+            "arch x86_64\nkey 00ff\nhave v1 d1\nhave -bad d2\nhave v1~20261201000000 d3\nmissing aa\n",
+        );
+        assert_eq!(p.arch, "x86_64");
+        assert_eq!(p.key, "00ff");
+        assert_eq!(
+            p.have,
+            [
+                ("v1".to_string(), "d1".to_string()),
+                ("v1~20261201000000".to_string(), "d3".to_string())
+            ]
+        );
+        assert!(p.missing.contains("aa"));
+    }
+}

@@ -1,0 +1,412 @@
+//! Activating a release on a host, with its health gate and revert, as a host-side
+//! program that finishes on its own whatever happens to the SSH link or to raijin.
+//!
+//! raijin writes [`PROGRAM`] into the state directory and starts it as the transient
+//! unit `raijin.activate-APP.service` (see [`start`]); the same command then follows
+//! the program's progress. The program:
+//!
+//! 1. applies the target release completely: installs its own unit files, removes the
+//!    app's units it does not have, reloads systemd if they changed, flips `current`,
+//!    enables and restarts the release's own instances, and puts its Caddy site in
+//!    place (validated and reloaded gracefully, serialized with every other app's
+//!    Caddy changes on the host by `flock`);
+//! 2. waits until every unit is active (bounded);
+//! 3. when the app has an HTTP health check, waits for raijin to confirm it: raijin
+//!    checks the health path through Caddy and writes `confirm`, or `reject` with the
+//!    reason. Without a word from raijin in time (the link or raijin is gone), the
+//!    release counts as unhealthy;
+//! 4. on success records `previous` and clears a `bad` mark; otherwise marks the
+//!    target bad and applies the previous release the same way (its own units and
+//!    site), or, on a host that had none, stops and removes the target's units and
+//!    site.
+//!
+//! It ends by writing `run/ID/outcome`: a line `STATUS PREVIOUS UNIT` (`ok`,
+//! `reverted`, `stopped` or `failed`; `-` for none) and the reason on the lines after.
+//! Progress lines go to `run/ID/progress`: `start TARGET PREVIOUS`, `applied`,
+//! `units-active`, `await-confirm EPOCH`, `confirmed`, `revert PREVIOUS`, `outcome S`.
+
+use super::{PRELUDE, render, write_file};
+use crate::remote::Layout;
+use crate::remote::caddy::caddy_main_config_snippet;
+use crate::remote::layout::{CADDY_LOCK, CADDY_MAIN_CONFIG};
+
+/// The host-side program; arguments: activation id, target release, seconds for the
+/// units to become active, `1` to wait for raijin's confirmation, seconds to wait
+/// for it.
+pub const PROGRAM: &str = r#"#!/bin/sh
+# raijin: activate a release on this host, gate it on health and revert unless it is
+# confirmed healthy. Runs as a transient systemd unit; see remote::scripts::activate.
+set -u
+umask 022
+export LC_ALL=C
+S=@S@; U=@UNITDIR@; SITE=@SITE@; CADDYFILE=@CADDYFILE@
+id=$1; target=$2; units_timeout=$3; confirm=$4; confirm_timeout=$5
+R="$S/run/$id"
+err=""; bad_unit=""; prev=""
+
+say() { printf '%s\n' "$*" >> "$R/progress"; }
+
+finish() {
+  { printf '%s %s %s\n' "$1" "${prev:--}" "${bad_unit:--}"; printf '%s\n' "$err"; } > "$R/outcome.new"
+  mv -f "$R/outcome.new" "$R/outcome"
+  say "outcome $1"
+  exit 0
+}
+
+# site DIR: put DIR/site.caddy in place as the app's site (none: remove the app's),
+# validate and reload Caddy; a rejected site is replaced by the one before.
+site() {
+  N="$1/site.caddy"
+  if [ -f "$N" ]; then
+    if cmp -s "$N" "$SITE"; then return 0; fi
+  elif [ ! -e "$SITE" ]; then
+    return 0
+  fi
+  if ! grep -qsF @IMPORT@ "$CADDYFILE"; then
+    err='Caddy is not set up for raijin: run raijin host bootstrap'
+    return 1
+  fi
+  if (
+    flock 8
+    had=0
+    if [ -f "$SITE" ]; then cp -p "$SITE" "$SITE.bak"; had=1; fi
+    if [ -f "$N" ]; then
+      mkdir -p "${SITE%/*}"
+      install -m 0644 "$N" "$SITE.new" && mv -f "$SITE.new" "$SITE"
+    else
+      rm -f "$SITE"
+    fi
+    if out=$(caddy validate --config "$CADDYFILE" --adapter caddyfile 2>&1) && systemctl reload caddy; then
+      rm -f "$SITE.bak"
+      exit 0
+    fi
+    if [ $had = 1 ]; then mv -f "$SITE.bak" "$SITE"; else rm -f "$SITE"; fi
+    systemctl reload caddy || true
+    printf 'Caddy rejected the new site; the previous one is back:\n%s\n' "$out" > "$R/caddy.err"
+    exit 1
+  ) 8>>@CADDY_LOCK@; then
+    return 0
+  fi
+  err=$(cat "$R/caddy.err" 2>/dev/null || echo 'updating the Caddy site failed')
+  return 1
+}
+
+# remove_unit NAME: stop, disable and delete one of the app's unit files.
+remove_unit() {
+  systemctl disable --now "$1" >/dev/null 2>&1 || true
+  case $1 in *@.service) systemctl stop "${1%@.service}@*.service" >/dev/null 2>&1 || true ;; esac
+  rm -f -- "$U/$1"
+}
+
+# apply REL: make release REL the one that runs, completely.
+apply() {
+  rel=$1
+  M="$S/releases/$rel/.raijin"
+  if [ ! -f "$M/meta.json" ]; then err="release $rel is not complete on this host"; return 1; fi
+  changed=0
+  for f in "$M"/units/*; do
+    [ -f "$f" ] || continue
+    n=${f##*/}
+    if ! cmp -s "$f" "$U/$n"; then
+      if ! { install -m 0644 "$f" "$U/.$n.new" && mv -f "$U/.$n.new" "$U/$n"; }; then
+        err="cannot install the unit file $U/$n"; return 1
+      fi
+      changed=1
+    fi
+  done
+  if [ -f "$S/units" ]; then
+    while read -r n; do
+      case $n in ""|*/*) continue ;; esac
+      if [ ! -e "$M/units/$n" ]; then remove_unit "$n"; changed=1; fi
+    done < "$S/units"
+  fi
+  : > "$S/units.new"
+  for f in "$M"/units/*; do
+    if [ -f "$f" ]; then printf '%s\n' "${f##*/}" >> "$S/units.new"; fi
+  done
+  mv -f "$S/units.new" "$S/units"
+  if [ $changed = 1 ] && ! systemctl daemon-reload; then err='systemctl daemon-reload failed'; return 1; fi
+  if ! { ln -sfn "releases/$rel" "$S/current.new" && mv -Tf "$S/current.new" "$S/current"; }; then
+    err="cannot switch $S/current to $rel"; return 1
+  fi
+  inst=$(cat "$M/instances" 2>/dev/null || true)
+  if [ -n "$inst" ]; then
+    for u in $inst; do
+      systemctl is-enabled --quiet "$u" 2>/dev/null || systemctl enable --quiet "$u" 2>/dev/null || true
+    done
+    # shellcheck disable=SC2086 # one word per unit
+    if ! out=$(systemctl restart $inst 2>&1); then err="restarting the units failed: $out"; return 1; fi
+  fi
+  site "$M"
+}
+
+# wait_units: every instance of the current release active, twice in a row when no
+# HTTP check follows (a process that dies right after starting is caught).
+wait_units() {
+  inst=$(cat "$S/current/.raijin/instances" 2>/dev/null || true)
+  [ -n "$inst" ] || return 0
+  need=2
+  if [ "$confirm" = 1 ]; then need=1; fi
+  end=$(( $(date +%s) + units_timeout ))
+  good=0
+  while :; do
+    # shellcheck disable=SC2086 # one word per unit
+    states=$(systemctl is-active $inst 2>/dev/null || true)
+    bad_unit=""; bad_state=""
+    # shellcheck disable=SC2086 # one word per unit
+    set -- $inst
+    for st in $states; do
+      if [ "$st" != active ]; then bad_unit=$1; bad_state=$st; break; fi
+      shift
+    done
+    if [ -z "$bad_unit" ]; then
+      good=$((good + 1))
+      if [ $good -ge $need ]; then return 0; fi
+    else
+      good=0
+      if [ "$bad_state" = failed ]; then err="unit $bad_unit is failed"; return 1; fi
+      if [ "$(date +%s)" -ge "$end" ]; then
+        err="unit $bad_unit is ${bad_state:-unknown} after $units_timeout s"; return 1
+      fi
+    fi
+    sleep 0.1
+  done
+}
+
+# await_confirm: raijin's word on the HTTP health check, within the bound.
+await_confirm() {
+  [ "$confirm" = 1 ] || return 0
+  end=$(( $(date +%s) + confirm_timeout ))
+  say "await-confirm $end"
+  while :; do
+    if [ -e "$R/confirm" ]; then say confirmed; return 0; fi
+    if [ -e "$R/reject" ]; then err=$(cat "$R/reject"); return 1; fi
+    if [ "$(date +%s)" -ge "$end" ]; then
+      err="not confirmed healthy within $confirm_timeout s (no word from raijin: its link or raijin itself was lost)"
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# stop_all: the host had no release before: stop and remove the target's units and site.
+stop_all() {
+  if [ -f "$S/units" ]; then
+    while read -r n; do
+      case $n in ""|*/*) continue ;; esac
+      remove_unit "$n"
+    done < "$S/units"
+    rm -f "$S/units"
+    systemctl daemon-reload || true
+  fi
+  rm -f "$S/current"
+  site "$R/no-release" || true
+}
+
+prev=$(readlink "$S/current" 2>/dev/null || true)
+prev=${prev##*/}
+say "start $target ${prev:--}"
+if apply "$target"; then
+  say applied
+  if wait_units; then
+    say units-active
+    if await_confirm; then
+      if [ -n "$prev" ] && [ "$prev" != "$target" ]; then
+        printf '%s\n' "$prev" > "$S/previous.new" && mv -f "$S/previous.new" "$S/previous"
+      fi
+      rm -f "$S/releases/$target/.raijin/bad"
+      bad_unit=""
+      finish ok
+    fi
+  fi
+fi
+if [ -f "$S/releases/$target/.raijin/meta.json" ]; then
+  printf '%s\n' "$err" > "$S/releases/$target/.raijin/bad"
+fi
+if [ "$prev" = "$target" ]; then finish failed; fi
+if [ -n "$prev" ] && [ -f "$S/releases/$prev/.raijin/meta.json" ]; then
+  say "revert $prev"
+  reason=$err; unit=$bad_unit
+  if apply "$prev"; then err=$reason; bad_unit=$unit; finish reverted; fi
+  err="$reason (and putting $prev back failed too: $err)"; bad_unit=$unit
+  finish failed
+fi
+stop_all
+finish stopped
+"#;
+
+/// The program with the app's paths filled in.
+pub fn program(layout: &Layout) -> String {
+    render(
+        PROGRAM,
+        &[
+            ("S", &layout.state_dir()),
+            ("UNITDIR", &layout.unit_dir()),
+            ("SITE", &layout.caddy_site_path()),
+            ("CADDYFILE", CADDY_MAIN_CONFIG),
+            ("IMPORT", &caddy_main_config_snippet()),
+            ("CADDY_LOCK", CADDY_LOCK),
+        ],
+    )
+}
+
+/// What an activation is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params<'a> {
+    /// A fresh id (hex) naming this activation's files.
+    pub id: &'a str,
+    /// The release to activate.
+    pub target: &'a str,
+    /// Seconds the units have to become active.
+    pub units_timeout_secs: u64,
+    /// Wait for raijin's confirmation of the HTTP health check, this many seconds.
+    pub confirm_secs: Option<u64>,
+}
+
+const START: &str = r#"S=@S@; R="$S/run/"@ID@; UNIT=@UNIT@
+if systemctl is-active --quiet "$UNIT"; then
+  echo "an activation of this app is still running on this host ($UNIT)" >&2; exit 1
+fi
+mkdir -p "$S/run"
+chmod 0700 "$S/run"
+for d in "$S"/run/*/; do
+  if [ -d "$d" ]; then rm -rf -- "$d"; fi
+done
+mkdir -m 0700 "$R"
+: > "$R/progress"
+@WRITE:raw@# A finished activation's unit may linger, loaded, until systemd collects it (slowly
+# under hybrid cgroups); stopping it unloads it.
+n=0
+until out=$(systemd-run --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$S/run/activate.sh" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ 2>&1); do
+  n=$((n + 1))
+  if [ $n -ge 30 ] || systemctl is-active --quiet "$UNIT"; then printf '%s\n' "$out" >&2; exit 1; fi
+  systemctl stop "$UNIT" >/dev/null 2>&1 || true
+  systemctl reset-failed "$UNIT" >/dev/null 2>&1 || true
+  sleep 0.1
+done
+pid=$(systemctl show -p MainPID --value "$UNIT" 2>/dev/null || echo 0)
+if [ -n "$pid" ] && [ "$pid" != 0 ]; then
+  tail -n +1 -s 0.05 --pid="$pid" -f "$R/progress"
+else
+  cat "$R/progress"
+fi
+echo result
+cat "$R/outcome" 2>/dev/null || echo "lost - -"
+"#;
+
+/// Write the program, start it as the activation unit, and follow it: prints its
+/// progress lines as they come, then `result` and the outcome file. If the link
+/// drops, the program goes on; [`outcome`] reads its result later.
+pub fn start(layout: &Layout, p: &Params<'_>) -> String {
+    let write = write_file(
+        &format!("{}/activate.sh", layout.run_dir()),
+        "0700",
+        &program(layout),
+    );
+    let confirm_secs = p.confirm_secs.unwrap_or(0).to_string();
+    format!(
+        "{PRELUDE}{}",
+        render(
+            START,
+            &[
+                ("S", &layout.state_dir()),
+                ("ID", p.id),
+                ("UNIT", &layout.activation_unit()),
+                ("WRITE", &write),
+                (
+                    "DESC",
+                    &format!("raijin: activate {} of {}", p.target, layout.app()),
+                ),
+                ("TARGET", p.target),
+                ("UNITS_TIMEOUT", &p.units_timeout_secs.to_string()),
+                ("CONFIRM", if p.confirm_secs.is_some() { "1" } else { "0" }),
+                ("CONFIRM_SECS", &confirm_secs),
+            ],
+        )
+    )
+}
+
+/// Tell activation `id` that its release answered its health check.
+pub fn confirm(layout: &Layout, id: &str) -> String {
+    render(
+        "R=@S@/run/@ID@\n[ -d \"$R\" ] || { echo \"no activation $R on this host\" >&2; exit 1; }\n: > \"$R/confirm\"\n",
+        &[("S", &layout.state_dir()), ("ID", id)],
+    )
+}
+
+/// Tell activation `id` that its release failed its health check, and why.
+pub fn reject(layout: &Layout, id: &str, reason: &str) -> String {
+    render(
+        "R=@S@/run/@ID@\n[ -d \"$R\" ] || exit 0\nprintf '%s\\n' @REASON@ > \"$R/reject.new\" && mv -f \"$R/reject.new\" \"$R/reject\"\n",
+        &[("S", &layout.state_dir()), ("ID", id), ("REASON", reason)],
+    )
+}
+
+/// After a lost link: `result` and the outcome file when activation `id` has
+/// finished, `running` while its unit still runs, else `lost`.
+pub fn outcome(layout: &Layout, id: &str) -> String {
+    render(
+        "R=@S@/run/@ID@\nif [ -f \"$R/outcome\" ]; then echo result; cat \"$R/outcome\"; elif systemctl is-active --quiet @UNIT@; then echo running; else echo lost; fi\n",
+        &[
+            ("S", &layout.state_dir()),
+            ("ID", id),
+            ("UNIT", &layout.activation_unit()),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_program_has_the_apps_paths() {
+        let p = program(&Layout::new("shop"));
+        assert!(p.starts_with("#!/bin/sh\n"));
+        assert!(p.contains(
+            "S=/var/lib/raijin/shop; U=/etc/systemd/system; SITE=/etc/caddy/raijin/shop.caddy; CADDYFILE=/etc/caddy/Caddyfile\n"
+        ), "{p}");
+        assert!(
+            p.contains("if ! grep -qsF 'import /etc/caddy/raijin/*.caddy' \"$CADDYFILE\"; then")
+        );
+        assert!(p.contains(") 8>>/var/lib/raijin/.caddy.lock; then"));
+    }
+
+    #[test]
+    fn start_runs_the_program_as_a_transient_unit_and_follows_it() {
+        let s = start(
+            &Layout::new("shop"),
+            &Params {
+                id: "ab12",
+                target: "v2",
+                units_timeout_secs: 30,
+                confirm_secs: Some(35),
+            },
+        );
+        assert!(
+            s.contains(
+                "S=/var/lib/raijin/shop; R=\"$S/run/\"ab12; UNIT=raijin.activate-shop.service\n"
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains("cat > /var/lib/raijin/shop/run/activate.sh <<'RAIJIN_EOF'\n#!/bin/sh\n")
+        );
+        assert!(s.contains(
+            "systemd-run --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$S/run/activate.sh\" ab12 v2 30 1 35 2>&1); do\n"
+        ), "{s}");
+        assert!(s.contains("tail -n +1 -s 0.05 --pid=\"$pid\" -f \"$R/progress\""));
+    }
+
+    #[test]
+    fn confirm_reject_and_outcome_name_the_activation() {
+        let l = Layout::new("shop");
+        assert!(confirm(&l, "ab").contains(": > \"$R/confirm\""));
+        assert!(
+            reject(&l, "ab", "HTTP 500").contains("printf '%s\\n' 'HTTP 500' > \"$R/reject.new\"")
+        );
+        assert!(
+            outcome(&l, "ab").contains("systemctl is-active --quiet raijin.activate-shop.service")
+        );
+    }
+}

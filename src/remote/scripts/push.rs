@@ -1,0 +1,192 @@
+//! Getting a release onto a host: one probe round trip (the host's CPU, its content
+//! key, the releases that already carry this version id, the chunks the store lacks),
+//! receiving the missing chunks with each verified on arrival, assembling the release
+//! from the store (see [`super::materialize`]) and writing its metadata, `meta.json`
+//! last, so a release without it is incomplete and removed by the next probe or prune.
+
+use std::fmt::Write as _;
+
+use super::{PRELUDE, render, write_file};
+use crate::config::AppKind;
+use crate::remote::Layout;
+use crate::util::shell_quote as q;
+
+const PROBE: &str = r#"S=@S@; V=@V@
+echo "arch $(uname -m)"
+mkdir -p "$S/store" "$S/releases" "$S/run"
+chmod 0700 "$S/store" "$S/run"
+if [ ! -s "$S/key" ]; then
+  ( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$S/key.new" && mv -f "$S/key.new" "$S/key" )
+fi
+echo "key $(cat "$S/key")"
+for d in "$S"/releases/*; do
+  [ -e "$d" ] || continue
+  case $d in
+    *.partial) rm -rf -- "$d" ;;
+    *) if [ ! -f "$d/.raijin/meta.json" ]; then rm -rf -- "$d"; fi ;;
+  esac
+done
+for d in "$S/releases/$V" "$S/releases/$V~"*; do
+  [ -f "$d/.raijin/meta.json" ] || continue
+  printf 'have %s %s\n' "${d##*/}" "$(cat "$d/.raijin/content" 2>/dev/null || echo none)"
+done
+cd "$S/store"
+while read -r h; do [ -f "$h" ] || echo "missing $h"; done
+"#;
+
+/// The probe before an upload: prints `arch MACHINE`, `key HEX` (the host's key for
+/// release content digests, made on first use), `have ID DIGEST` for every complete
+/// release of version `version` (the id itself and `version~N`), and `missing HASH`
+/// for each chunk hash read from stdin that the store lacks. Removes leftovers of
+/// interrupted attempts (partial releases, releases without `meta.json`) first.
+pub fn probe(layout: &Layout, version: &str) -> String {
+    format!(
+        "{PRELUDE}{}",
+        render(PROBE, &[("S", &layout.state_dir()), ("V", version)])
+    )
+}
+
+const RECEIVE: &str = r#"cd @STORE@
+rm -f .in.*
+while read -r h n; do
+  head -c "$n" > ".in.$h"
+  got=$(sha256sum < ".in.$h" | cut -d' ' -f1)
+  if [ "$got" != "$h" ]; then rm -f ".in.$h"; echo "chunk $h arrived corrupted (sha256 $got)" >&2; exit 1; fi
+  mv -f ".in.$h" "$h"
+done
+"#;
+
+/// Receives chunks on stdin as `HASH LEN\n` + LEN bytes each, verifies every hash and
+/// moves each into the store.
+pub fn receive_chunks(layout: &Layout) -> String {
+    format!(
+        "{PRELUDE}{}",
+        render(RECEIVE, &[("STORE", &layout.store_dir())])
+    )
+}
+
+/// Where the artifact goes inside the release directory.
+pub fn artifact_subdir(kind: AppKind) -> Option<&'static str> {
+    match kind {
+        AppKind::Binary => None,
+        AppKind::Python => Some("wheels"),
+        AppKind::Static => Some("site"),
+    }
+}
+
+/// Prefix of the materialize script: where the store is and what to build.
+pub fn materialize_env(layout: &Layout, release: &str, kind: AppKind) -> String {
+    let dir = layout.release_dir(release);
+    match artifact_subdir(kind) {
+        None => format!(
+            "STORE={}; RELEASE={}; export STORE RELEASE\n",
+            q(&layout.store_dir()),
+            q(&dir)
+        ),
+        Some(sub) => format!(
+            "umask 022\nmkdir -p {dir}\nSTORE={}; RELEASE={}; export STORE RELEASE\n",
+            q(&layout.store_dir()),
+            q(&format!("{}/{sub}", layout.release_dir(release))),
+            dir = q(&dir),
+        ),
+    }
+}
+
+/// Everything a release carries besides the artifact.
+pub struct ReleaseFiles<'a> {
+    pub manifest_json: &'a str,
+    pub chunks: &'a [String],
+    pub units: &'a [(String, String)],
+    pub site: Option<&'a str>,
+    /// The units to enable and start, one per line.
+    pub instances: &'a [String],
+    /// The release's content digest (see `deploy::identity`).
+    pub content: &'a str,
+    pub env: &'a str,
+    pub meta_json: &'a str,
+}
+
+/// Write the release's metadata into `releases/ID/.raijin`; `meta.json` last, which
+/// marks the release complete. The env file (it may hold secrets) is readable by root
+/// and the app's group only.
+pub fn release_files(layout: &Layout, user: &str, release: &str, f: &ReleaseFiles<'_>) -> String {
+    let m = layout.meta_dir(release);
+    let mut s = format!(
+        "{PRELUDE}M={}\nrm -rf -- \"$M\"\nmkdir -p \"$M/units\"\n",
+        q(&m)
+    );
+    s.push_str(&write_file(
+        &format!("{m}/manifest.json"),
+        "0644",
+        f.manifest_json,
+    ));
+    s.push_str(&write_file(
+        &format!("{m}/chunks"),
+        "0644",
+        &f.chunks.join("\n"),
+    ));
+    for (name, contents) in f.units {
+        s.push_str(&write_file(&format!("{m}/units/{name}"), "0644", contents));
+    }
+    if let Some(site) = f.site {
+        s.push_str(&write_file(&format!("{m}/site.caddy"), "0644", site));
+    }
+    s.push_str(&write_file(
+        &format!("{m}/instances"),
+        "0644",
+        &f.instances.join("\n"),
+    ));
+    s.push_str(&write_file(&format!("{m}/content"), "0644", f.content));
+    let _ = writeln!(s, "( umask 077; : > \"$M/env\" )");
+    s.push_str(&write_file(&format!("{m}/env"), "0600", f.env));
+    let _ = writeln!(
+        s,
+        "chown root:{} \"$M/env\"\nchmod 0640 \"$M/env\"",
+        q(user)
+    );
+    s.push_str(&write_file(&format!("{m}/meta.json"), "0644", f.meta_json));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_reports_releases_of_the_version_and_missing_chunks() {
+        let s = probe(&Layout::new("shop"), "v1");
+        assert!(s.contains("S=/var/lib/raijin/shop; V=v1\n"), "{s}");
+        assert!(s.contains("for d in \"$S/releases/$V\" \"$S/releases/$V~\"*; do"));
+        assert!(s.contains("while read -r h; do [ -f \"$h\" ] || echo \"missing $h\"; done"));
+    }
+
+    #[test]
+    fn release_files_end_with_meta_json() {
+        let s = release_files(
+            &Layout::new("shop"),
+            "shop",
+            "v1",
+            &ReleaseFiles {
+                manifest_json: "{}",
+                chunks: &["a".into(), "b".into()],
+                units: &[("shop-web.service".into(), "[Unit]\n".into())],
+                site: None,
+                instances: &["shop-web.service".into()],
+                content: "d1",
+                env: "A=\"1\"\n",
+                meta_json: "{\"version\":\"v1\"}",
+            },
+        );
+        assert!(
+            s.contains("M=/var/lib/raijin/shop/releases/v1/.raijin\n"),
+            "{s}"
+        );
+        assert!(s.contains("chown root:shop \"$M/env\"\nchmod 0640 \"$M/env\"\n"));
+        assert!(
+            s.trim_end()
+                .ends_with("chmod 0644 /var/lib/raijin/shop/releases/v1/.raijin/meta.json"),
+            "{s}"
+        );
+        assert!(!s.contains("site.caddy"));
+    }
+}

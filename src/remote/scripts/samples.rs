@@ -1,0 +1,169 @@
+//! Sample renderings of every host script, for the shellcheck test.
+
+/// Every host script raijin renders, each with sample inputs (odd ones where a value
+/// could break quoting), named for messages: what `tests/scripts_lint.rs` runs
+/// through `shellcheck -s sh`.
+pub fn samples() -> Vec<(String, String)> {
+    use super::{activate, bootstrap, inspect, install, lock, materialize, prune, push};
+    use crate::bundle::{DirEntry, FileEntry, LinkEntry, MANIFEST_FORMAT, Manifest};
+    use crate::config::load_str;
+    use crate::logs::journal;
+
+    let toml = r#"
+[hosts.h1]
+address = "10.0.0.1"
+
+[apps.shop]
+hosts = ["h1"]
+artifact = "dist"
+kind = "python"
+[apps.shop.processes.web]
+command = "gunicorn app:wsgi --bind 127.0.0.1:$PORT"
+[apps.shop.processes.worker]
+command = "worker --id $RAIJIN_INSTANCE"
+replicas = 2
+[apps.shop.proxy]
+domain = "shop.example.com"
+process = "web"
+port = 8000
+[apps.shop.hooks]
+post_install = "echo 'it''s $HOME' && migrate"
+"#;
+    let Ok(config) = load_str(toml, std::path::Path::new("raijin.toml")) else {
+        return Vec::new();
+    };
+    let Some(app) = config.apps.get("shop") else {
+        return Vec::new();
+    };
+    let layout = crate::remote::Layout::new(&app.name);
+    let instances = crate::remote::unit_instances(app);
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT,
+        version: "v1.2+b".into(),
+        created_at: String::new(),
+        kind: "python".into(),
+        dirs: vec![DirEntry {
+            path: "a b".into(),
+            mode: 0o755,
+        }],
+        files: vec![
+            FileEntry {
+                path: "a b/it's $(x).whl".into(),
+                mode: 0o644,
+                size: 3,
+                sha256: "a".repeat(64),
+                chunks: vec!["b".repeat(64)],
+            },
+            FileEntry {
+                path: "-empty".into(),
+                mode: 0o600,
+                size: 0,
+                sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+                chunks: vec![],
+            },
+        ],
+        links: vec![LinkEntry {
+            path: "www".into(),
+            target: "a b".into(),
+        }],
+    };
+    let units: Vec<(String, String)> = crate::remote::render_units(app, &layout)
+        .into_iter()
+        .map(|u| (u.name, u.contents))
+        .collect();
+    let params = activate::Params {
+        id: "0123abcd",
+        target: "v1~20261201000000",
+        units_timeout_secs: 30,
+        confirm_secs: Some(35),
+    };
+    let query = journal::Query {
+        lines: Some(10),
+        since: Some("-1h".into()),
+        after: None,
+        follow: true,
+    };
+    vec![
+        (
+            "lock::take".into(),
+            lock::take(
+                &layout,
+                "tok",
+                "{\"by\":\"it's me\"}",
+                &lock::Take::Break("old"),
+                &instances,
+            ),
+        ),
+        ("lock::release".into(), lock::release(&layout, "tok")),
+        ("push::probe".into(), push::probe(&layout, "v1.2+b")),
+        ("push::receive_chunks".into(), push::receive_chunks(&layout)),
+        (
+            "materialize".into(),
+            format!(
+                "{}{}",
+                push::materialize_env(&layout, "v1.2+b", app.kind),
+                materialize::materialize_plan(&manifest)
+            ),
+        ),
+        (
+            "push::release_files".into(),
+            push::release_files(
+                &layout,
+                &app.user,
+                "v1.2+b",
+                &push::ReleaseFiles {
+                    manifest_json: "{\"x\": \"RAIJIN_EOF\"}",
+                    chunks: &["b".repeat(64)],
+                    units: &units,
+                    site: Some("http://shop.example.com {\n}\n"),
+                    instances: &instances,
+                    content: "d",
+                    env: "A=\"it's \\$x\"\n",
+                    meta_json: "{}",
+                },
+            ),
+        ),
+        ("install::app_user".into(), install::app_user(&layout, app)),
+        (
+            "install::python_env".into(),
+            install::python_env(&layout, app, "v1").unwrap_or_default(),
+        ),
+        (
+            "install::hook".into(),
+            install::hook(&layout, app, "v1", "echo 'x' \"$Y\""),
+        ),
+        ("activate::program".into(), activate::program(&layout)),
+        ("activate::start".into(), activate::start(&layout, &params)),
+        ("activate::confirm".into(), activate::confirm(&layout, "ab")),
+        (
+            "activate::reject".into(),
+            activate::reject(&layout, "ab", "HTTP 500 on 'x'"),
+        ),
+        ("activate::outcome".into(), activate::outcome(&layout, "ab")),
+        ("prune".into(), prune::prune(&layout, 3)),
+        ("inspect::history".into(), inspect::history(&layout)),
+        ("inspect::status".into(), inspect::status(&layout)),
+        (
+            "inspect::journal_tail".into(),
+            inspect::journal_tail("shop-web.service", 20),
+        ),
+        (
+            "inspect::audit".into(),
+            inspect::audit(&layout, "{\"error\":\"it's bad\"}"),
+        ),
+        ("bootstrap".into(), bootstrap::bootstrap("deploy")),
+        (
+            "operate::exec".into(),
+            crate::operate::exec::script(app, "echo \"$A\" 'b'"),
+        ),
+        ("operate::shell".into(), crate::operate::shell::script(app)),
+        (
+            "logs::journal".into(),
+            journal::command(&journal::units(app, &[]), &query),
+        ),
+        (
+            "engine::facts".into(),
+            crate::engine::facts::FACTS_SCRIPT.to_string(),
+        ),
+    ]
+}
