@@ -3,7 +3,7 @@
 //! the outcome and the value's length — never the value. Values for `set` come from a
 //! prompt without echo or from standard input, never from an argument.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -108,8 +108,8 @@ fn set(key: &str) -> ExitCode {
     }
 }
 
-/// The value to store: asked twice without echo on a terminal, else the first line of
-/// standard input.
+/// The value to store: asked twice without echo on a terminal, else all of standard
+/// input (a PEM file, say) without its final line break.
 fn read_value(service: &str, name: &str) -> Result<Secret, String> {
     let value = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password(format!("Value for {service}/{name}: "))
@@ -123,18 +123,18 @@ fn read_value(service: &str, name: &str) -> Result<Secret, String> {
         }
         first
     } else {
-        let mut line = zeroize::Zeroizing::new(String::with_capacity(4096));
+        let mut all = zeroize::Zeroizing::new(String::with_capacity(4096));
         std::io::stdin()
             .lock()
-            .read_line(&mut line)
+            .read_to_string(&mut all)
             .map_err(|e| format!("reading the value from standard input: {e}"))?;
-        if line.ends_with('\n') {
-            line.pop();
-            if line.ends_with('\r') {
-                line.pop();
+        if all.ends_with('\n') {
+            all.pop();
+            if all.ends_with('\r') {
+                all.pop();
             }
         }
-        Secret::new(std::mem::take(&mut *line))
+        Secret::new(std::mem::take(&mut *all))
     };
     if value.is_empty() {
         return Err("the value is empty; nothing stored".to_string());

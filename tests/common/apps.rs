@@ -112,3 +112,44 @@ pub fn deploy_ok(cfg: &Path, app: &str, version: &str) {
         stderr(&out)
     );
 }
+
+/// A static app serving the directory `site`.
+pub fn static_app(tb: &Testbed, name: &str, hosts: &[&str], site: &Path, keep: usize) -> String {
+    let mut s: String = hosts.iter().map(|h| tb.host_block(h, h)).collect();
+    let hosts_list = hosts
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    s.push_str(&format!(
+        "[apps.{name}]\nhosts = [{hosts_list}]\nartifact = \"{}\"\nkind = \"static\"\nversions_to_keep = {keep}\n\
+         [apps.{name}.proxy]\ndomain = \"{name}.test\"\nhealth_path = \"/\"\n",
+        site.display()
+    ));
+    s
+}
+
+pub fn deploy(cfg: &Path, app: &str, version: &str) -> Output {
+    run(
+        cfg,
+        &["deploy", app, "--version", version, "--yes", "--json"],
+    )
+}
+
+/// The final `report` line of a `--json` run.
+pub fn report(out: &Output) -> serde_json::Value {
+    stdout(out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "report")
+        .unwrap_or_else(|| panic!("no report in:\n{}\n{}", stdout(out), stderr(out)))
+}
+
+pub fn curl(tb: &Testbed, host: &str, domain: &str, path: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-m", "5", "-H", &format!("Host: {domain}")])
+        .arg(format!("http://{}{path}", tb.addr(host)))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -4,6 +4,7 @@
 //!   GET /         200 "hello from VERSION on HOSTNAME"
 //!   GET /version  200 "VERSION"
 //!   GET /health   200 "ok", or 500 when HELLO_FAIL_HEALTH=1
+//!   GET /env/NAME 200 with the value of environment variable NAME exactly, or 404
 //!   anything else 404
 //! VERSION is $RAIJIN_VERSION (else "unknown"). HELLO_START_DELAY_MS delays listening,
 //! HELLO_LOG_EVERY_MS prints a "tick N" heartbeat. One log line per request on stdout.
@@ -117,6 +118,10 @@ fn handle(mut stream: TcpStream) -> io::Result<()> {
             "failing on purpose (HELLO_FAIL_HEALTH=1)\n".to_string(),
         ),
         ("GET" | "HEAD", "/health") => (200, "ok\n".to_string()),
+        ("GET" | "HEAD", p) if p.starts_with("/env/") => match env::var(&p[5..]) {
+            Ok(v) => (200, v),
+            Err(_) => (404, "no such variable\n".to_string()),
+        },
         ("GET" | "HEAD", _) => (404, "not found\n".to_string()),
         _ => (405, "method not allowed\n".to_string()),
     };
