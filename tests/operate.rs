@@ -536,7 +536,9 @@ struct Tmux {
 
 impl Tmux {
     fn start(cols: u16, rows: u16) -> Tmux {
-        let name = format!("raijin-test-{}", std::process::id());
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("raijin-test-{}-{n}", std::process::id());
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", &name])
             .stderr(Stdio::null())
@@ -719,4 +721,116 @@ fn shell_in_a_real_terminal_user_dir_env_resize_ctrl_c_exit_status_terminal_rest
         assert!(Instant::now() < deadline, "the shell still runs on h3");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Sets a keyring entry through `raijin secrets set` (the value on stdin) and deletes
+/// it when dropped.
+struct KeyringEntry {
+    key: String,
+}
+
+impl KeyringEntry {
+    fn set(key: &str, value: &str) -> KeyringEntry {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+            .args(["secrets", "set", key])
+            .env("RAIJIN_KEYRING_STORE", "keyutils")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), value.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        KeyringEntry {
+            key: key.to_string(),
+        }
+    }
+}
+
+impl Drop for KeyringEntry {
+    fn drop(&mut self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_raijin"))
+            .args(["secrets", "rm", &self.key])
+            .env("RAIJIN_KEYRING_STORE", "keyutils")
+            .output();
+    }
+}
+
+#[test]
+fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_line() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tpem", &["h2"]);
+    let pem = format!(
+        "-----BEGIN TEST KEY {}-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END TEST KEY-----",
+        std::process::id()
+    );
+    let key = format!("raijin-test-pem-{}/KEY", std::process::id());
+    let _entry = KeyringEntry::set(&key, &format!("{pem}\n"));
+    let hook = "[apps.tpem.hooks]\npost_install = \"printf '%s\\\\n' \\\"$PEM\\\" | wc -l; printf '%s\\\\n' \\\"$PEM\\\"\"\n";
+    let body = binary_app(
+        tb,
+        "tpem",
+        &["h2"],
+        9405,
+        &format!("PEM = \"keyring:{key}\"\n"),
+        hook,
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let out = common::raijin_env(
+        &[
+            "-c",
+            cfg.to_str().unwrap(),
+            "deploy",
+            "tpem",
+            "--version",
+            "k1",
+            "--yes",
+            "--json",
+        ],
+        &[("RAIJIN_KEYRING_STORE", "keyutils")],
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    // The hook: three lines, each shown as ****, no line of the key anywhere.
+    let hook_lines: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "output" && v["step"] == "hook")
+        .map(|v| v["line"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(hook_lines, ["3", "****", "****", "****"], "{text}");
+    for line in pem.lines() {
+        assert!(!text.contains(line), "{line} shown:\n{text}");
+        assert!(!stderr(&out).contains(line), "{line} shown");
+    }
+    // The service.
+    let served = Command::new("curl")
+        .args(["-s", "-m", "5", "-H", "Host: tpem.test"])
+        .arg(format!("http://{}/env/PEM", tb.addr("h2")))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&served.stdout), pem);
+    // exec.
+    let got = run(&cfg, &["exec", "tpem", "--", "printenv", "PEM"]);
+    assert_eq!(stdout(&got), format!("{pem}\n"));
+    // The shell, in a real terminal.
+    let t = Tmux::start(100, 30);
+    t.line(&format!(
+        "{} -c {} shell tpem",
+        env!("CARGO_BIN_EXE_raijin"),
+        cfg.display()
+    ));
+    t.wait_for("the app shell's prompt", |s| s.contains("tpem@h2"));
+    t.line("printenv PEM | wc -l; printenv PEM | md5sum; exit");
+    let want = {
+        let out = Command::new("sh")
+            .args(["-c", "printf '%s\\n' \"$PEM\" | md5sum"])
+            .env("PEM", &pem)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let s = t.wait_for("the lines and digest", |s| s.contains(&want));
+    assert!(s.contains("\n3\n"), "{s}");
 }
