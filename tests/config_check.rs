@@ -88,6 +88,7 @@ fn every_covered_case_has_a_fixture() {
         "bad_values",
         "warnings",
         "minimal",
+        "unit_collision",
     ] {
         assert!(
             names.iter().any(|n| n == wanted),
@@ -203,6 +204,17 @@ fn example_secret_reference_comments_are_valid() {
         assert!(
             matches!(config::SecretRef::parse(value), Ok(Some(_))),
             "{value}"
+        );
+    }
+}
+
+/// The unit-name clash check names units the way the unit renderer does.
+#[test]
+fn unit_clash_check_uses_the_rendered_unit_names() {
+    for (app, process) in [("shop-api", "web"), ("shop", "api-web"), ("hello", "web")] {
+        assert_eq!(
+            config::unit_stem(app, process),
+            raijin::remote::units::unit_stem(app, process)
         );
     }
 }

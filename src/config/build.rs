@@ -281,6 +281,7 @@ fn apps(
         }
         apps.insert(entry.key.to_string(), app);
     }
+    check_unit_names(cx, t);
     // Two apps cannot serve the same domain from the same host.
     for (i, (domain, app, app_hosts)) in domains.iter().enumerate() {
         let clash = domains[..i].iter().find(|(other, _, other_hosts)| {
@@ -300,6 +301,60 @@ fn apps(
         }
     }
     apps
+}
+
+/// The systemd units of a process are named `APP-PROCESS`, so app `shop-api` with
+/// process `web` and app `shop` with process `api-web` would both own
+/// `shop-api-web.service`. Each collision is reported at the process key that comes
+/// later in the file. (raijin's own transient units are named `raijin.*`, with a dot,
+/// which app and process names cannot contain.)
+fn check_unit_names(cx: &mut Cx<'_>, apps: &TableRef<'_>) {
+    struct Unit<'a> {
+        stem: String,
+        app: &'a str,
+        process: &'a str,
+        at: usize,
+        path: String,
+    }
+    let mut units = Vec::new();
+    for app in apps.entries() {
+        // Invalid names were reported where they are.
+        if !rules::is_unit_name(app.key) {
+            continue;
+        }
+        let Some(processes) = app.as_table().and_then(|a| a.table("processes")) else {
+            continue;
+        };
+        for process in processes.entries() {
+            if rules::is_unit_name(process.key) && process.as_table().is_some() {
+                units.push(Unit {
+                    stem: unit_stem(app.key, process.key),
+                    app: app.key,
+                    process: process.key,
+                    at: process.key_at,
+                    path: process.path.clone(),
+                });
+            }
+        }
+    }
+    units.sort_by_key(|u| u.at);
+    for (i, unit) in units.iter().enumerate() {
+        let Some(first) = units[..i].iter().find(|u| u.stem == unit.stem) else {
+            continue;
+        };
+        cx.error(
+            unit.at,
+            &unit.path,
+            format!(
+                "unit name `{}` is already taken by process `{}` of app `{}`",
+                unit.stem, first.process, first.app
+            ),
+            Some(format!(
+                "units are named APP-PROCESS, so `{}` + `{}` and `{}` + `{}` collide; rename one of these apps or processes",
+                first.app, first.process, unit.app, unit.process
+            )),
+        );
+    }
 }
 
 fn app(

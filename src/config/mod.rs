@@ -351,6 +351,24 @@ command = "./hello"
     }
 
     #[test]
+    fn unit_name_clashes_are_reported_at_the_later_process() {
+        // App `a-b` comes first, but its process `c` is written after app `a`'s `b-c`.
+        let text = "[hosts.h]\n\
+            [apps.a-b]\nhosts = [\"h\"]\nartifact = \"x\"\nkind = \"binary\"\n\
+            [apps.a]\nhosts = [\"h\"]\nartifact = \"x\"\nkind = \"binary\"\n\
+            [apps.a.processes.b-c]\ncommand = \"x\"\n\
+            [apps.a-b.processes.c]\ncommand = \"x\"\n";
+        assert_eq!(
+            errors(text),
+            [
+                "raijin.toml:12:21: error: unit name `a-b-c` is already taken by process `b-c` of app `a` (apps.a-b.processes.c)\n  \
+                 hint: units are named APP-PROCESS, so `a` + `b-c` and `a-b` + `c` collide; rename one of these apps or processes"
+            ]
+        );
+        assert_eq!(unit_stem("a-b", "c"), unit_stem("a", "b-c"));
+    }
+
+    #[test]
     fn jump_hosts_may_be_hosts_or_specs() {
         let text = "[hosts.bastion]\naddress = \"b.example.com\"\n[hosts.a]\nproxy_jump = \"bastion\"\n[hosts.b]\nproxy_jump = \"ops@jump.example.com:2222\"\n[hosts.c]\nproxy_jump = \"gateway\"\n";
         let config = load_at(text, "raijin.toml").unwrap();
