@@ -12,7 +12,7 @@ const FIXTURES: &str = "tests/fixtures/config";
 /// What `raijin config check` shows for a file: the error report, or the warnings (if
 /// any) followed by the `ok:` line.
 fn check_output(path: &Path) -> String {
-    match config::load(path) {
+    match config::load_with_theme(path) {
         Err(errors) => format!("{errors}\n"),
         Ok(config) => {
             let mut out = String::new();
@@ -89,6 +89,10 @@ fn every_covered_case_has_a_fixture() {
         "warnings",
         "minimal",
         "unit_collision",
+        "keymap",
+        "theme_file",
+        "theme_unknown",
+        "theme_partial",
     ] {
         assert!(
             names.iter().any(|n| n == wanted),
@@ -101,16 +105,19 @@ fn every_covered_case_has_a_fixture() {
 fn broken_fixtures_fail_and_clean_ones_load() {
     for fixture in fixtures() {
         let name = fixture.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let result = config::load(&fixture);
+        let result = config::load_with_theme(&fixture);
         match name {
-            "minimal" | "warnings" => assert!(result.is_ok(), "{name}: {result:?}"),
+            "minimal" | "warnings" | "theme_partial" => {
+                assert!(result.is_ok(), "{name}: {result:?}")
+            }
             _ => {
                 let errors = result.expect_err(name);
                 assert!(errors.error_count() > 0, "{name}");
+                // A theme file's problems follow those of the configuration file.
                 let positions: Vec<_> = errors
                     .diagnostics
                     .iter()
-                    .map(|d| (d.line, d.column))
+                    .map(|d| (d.file != fixture, d.line, d.column))
                     .collect();
                 let mut sorted = positions.clone();
                 sorted.sort();
@@ -215,6 +222,27 @@ fn unit_clash_check_uses_the_rendered_unit_names() {
         assert_eq!(
             config::unit_stem(app, process),
             raijin::remote::units::unit_stem(app, process)
+        );
+    }
+}
+
+/// The example documents every action `[ui.keymap]` may name.
+#[test]
+fn example_lists_every_action() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+        .expect("read example");
+    let comment: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("# [ui.keymap]"))
+        .take_while(|l| l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for action in raijin::keys::Action::ALL {
+        assert!(
+            comment.contains(&format!(" {},", action.name()))
+                || comment.contains(&format!(" {}.", action.name())),
+            "config.example.toml does not list the action `{}`",
+            action.name()
         );
     }
 }

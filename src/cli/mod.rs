@@ -129,8 +129,9 @@ pub fn main() -> ExitCode {
         _ => {}
     }
 
-    // Config errors go to the normal terminal before anything else happens.
-    let config = match load_config(&config_path) {
+    // Config errors go to the normal terminal before anything else happens; the
+    // console also needs its theme.
+    let config = match load_config(&config_path, cli.command.is_none()) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -201,8 +202,13 @@ pub fn main() -> ExitCode {
     })
 }
 
-fn load_config(path: &std::path::Path) -> Result<Config, ExitCode> {
-    match config::load(path) {
+fn load_config(path: &std::path::Path, with_theme: bool) -> Result<Config, ExitCode> {
+    let loaded = if with_theme {
+        config::load_with_theme(path)
+    } else {
+        config::load(path)
+    };
+    match loaded {
         Ok(c) => {
             if let Some(w) = c.warnings_report() {
                 eprintln!("{w}");
@@ -217,7 +223,7 @@ fn load_config(path: &std::path::Path) -> Result<Config, ExitCode> {
 }
 
 fn config_check(path: &std::path::Path) -> ExitCode {
-    match config::load(path) {
+    match config::load_with_theme(path) {
         Ok(c) => {
             if let Some(w) = c.warnings_report() {
                 eprintln!("{w}");

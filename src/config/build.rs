@@ -8,11 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::diagnostics::did_you_mean;
 use super::model::*;
 use super::rules::{self, Problem};
 use super::secret_ref::{SecretRef, is_env_name};
 use super::tree::{Cx, Spanned, TableRef};
+use super::ui;
+use crate::util::did_you_mean;
 
 /// Everything `build` needs besides the document.
 pub(crate) struct Env {
@@ -20,6 +21,8 @@ pub(crate) struct Env {
     pub base_dir: PathBuf,
     /// Where `~/` points; `None` when HOME is not set.
     pub home: Option<PathBuf>,
+    /// Where theme files are looked for; `None`: the theme is not checked.
+    pub theme_dirs: Option<Vec<PathBuf>>,
 }
 
 pub(crate) fn build(cx: &mut Cx<'_>, root: &TableRef<'_>, env: &Env) -> Config {
@@ -45,7 +48,10 @@ pub(crate) fn build(cx: &mut Cx<'_>, root: &TableRef<'_>, env: &Env) -> Config {
         .table("secrets")
         .map(|t| secrets(&t))
         .unwrap_or_default();
-    let ui = root.table("ui").map(|t| ui(&t)).unwrap_or_default();
+    let ui = root.table("ui").map(|t| ui::ui(cx, &t)).unwrap_or_default();
+    if let Some(dirs) = &env.theme_dirs {
+        ui::check_theme(cx, root, &ui.theme, dirs);
+    }
     Config {
         path: cx.file.to_path_buf(),
         ssh,
@@ -58,7 +64,7 @@ pub(crate) fn build(cx: &mut Cx<'_>, root: &TableRef<'_>, env: &Env) -> Config {
 }
 
 /// A string value that is not blank (blank ones were reported by the schema pass).
-fn filled(value: Option<Spanned<&str>>) -> Option<Spanned<&str>> {
+pub(super) fn filled(value: Option<Spanned<&str>>) -> Option<Spanned<&str>> {
     value.filter(|s| !s.value.trim().is_empty())
 }
 
@@ -71,7 +77,7 @@ fn int<T: TryFrom<i64>>(table: &TableRef<'_>, key: &str) -> Option<T> {
     table.int(key).and_then(|n| T::try_from(n.value).ok())
 }
 
-fn string(table: &TableRef<'_>, key: &str) -> Option<String> {
+pub(super) fn string(table: &TableRef<'_>, key: &str) -> Option<String> {
     table.str(key).map(|s| s.value.to_string())
 }
 
@@ -808,32 +814,5 @@ fn secrets(t: &TableRef<'_>) -> SecretsConfig {
             })
             .unwrap_or_default(),
         timeout_secs: int(t, "timeout_secs").unwrap_or(d.timeout_secs),
-    }
-}
-
-fn ui(t: &TableRef<'_>) -> UiConfig {
-    let d = UiConfig::default();
-    let keymap = t
-        .table("keymap")
-        .map(|k| {
-            k.entries()
-                .iter()
-                .filter_map(|e| {
-                    let keys = match e.as_str() {
-                        Some(s) => vec![s.value.to_string()],
-                        None => e
-                            .as_str_list()?
-                            .into_iter()
-                            .map(|s| s.value.to_string())
-                            .collect(),
-                    };
-                    Some((e.key.to_string(), keys))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    UiConfig {
-        theme: string(t, "theme").unwrap_or(d.theme),
-        keymap,
     }
 }

@@ -2,13 +2,24 @@
 //! the filter line) take keys first with their own few keys; everything else
 //! goes through the keymap to a named [`Action`].
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::{Position, Rect};
 
-use super::action::Action;
-use super::keymap::Key;
+use super::keymap::key_of;
 use super::state::{App, Effect, Focus, Overlay, Prompt, Tab};
 use super::ui::layout::Areas;
+use crate::keys::Action;
+
+/// The action the keymap gives a key event.
+fn action_of(app: &App, k: &KeyEvent) -> Option<Action> {
+    key_of(k).and_then(|key| app.keymap.action(key))
+}
+
+fn ctrl(k: &KeyEvent) -> bool {
+    k.modifiers.contains(KeyModifiers::CONTROL)
+}
 
 pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     if k.kind == KeyEventKind::Release {
@@ -31,12 +42,12 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             KeyCode::Backspace => {
                 app.logs.filter.pop();
             }
-            KeyCode::Char(c) if !Key::from_event(&k).ctrl => app.logs.filter.push(c),
+            KeyCode::Char(c) if !ctrl(&k) => app.logs.filter.push(c),
             _ => {}
         }
         return Vec::new();
     }
-    match app.keymap.action(Key::from_event(&k)) {
+    match action_of(app, &k) {
         Some(a) => app.act(a),
         None => Vec::new(),
     }
@@ -92,7 +103,7 @@ fn on_overlay_key(app: &mut App, overlay: Overlay, k: KeyEvent) -> Vec<Effect> {
             }
         },
         Overlay::Help { scroll } => {
-            let action = app.keymap.action(Key::from_event(&k));
+            let action = action_of(app, &k);
             let scroll = match (k.code, action) {
                 (KeyCode::Esc, _) | (_, Some(Action::Help | Action::Quit | Action::Back)) => {
                     return Vec::new();
@@ -118,8 +129,8 @@ fn on_overlay_key(app: &mut App, overlay: Overlay, k: KeyEvent) -> Vec<Effect> {
                 KeyCode::Up => p.up(),
                 KeyCode::Down | KeyCode::Tab => p.down(),
                 KeyCode::Backspace => p.backspace(),
-                KeyCode::Char('p') if Key::from_event(&k).ctrl => p.up(),
-                KeyCode::Char('n') if Key::from_event(&k).ctrl => p.down(),
+                KeyCode::Char('p') if ctrl(&k) => p.up(),
+                KeyCode::Char('n') if ctrl(&k) => p.down(),
                 KeyCode::Char(c) => p.push_char(c),
                 _ => {}
             }

@@ -4,7 +4,6 @@
 //! effects it asks for, and a frame is drawn only when something changed, at
 //! most 60 times a second.
 
-pub mod action;
 mod effects;
 pub mod input;
 pub mod keymap;

@@ -10,7 +10,6 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use tokio::sync::oneshot;
 
-use super::action::Action;
 use super::keymap::Keymap;
 use super::logs::{LogRecord, LogView};
 use super::palette::{self, Palette, Target};
@@ -18,6 +17,7 @@ use super::run::{Outcome, Run, RunKind};
 use crate::deploy::inspect::{HostHistory, HostStatus as AppHostStatus};
 use crate::deploy::{DeployRequest, RollbackRequest};
 use crate::engine::events::Event;
+use crate::keys::Action;
 use crate::ssh::{HostStatus, LinkState};
 
 /// How long a toast stays.

@@ -21,7 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(run) = &app.run else {
         let hint = app
             .keymap
-            .hint(crate::tui::action::Action::Deploy)
+            .hint(crate::keys::Action::Deploy)
             .unwrap_or_else(|| ":deploy".into());
         let lines = vec![
             Line::from(""),

@@ -16,9 +16,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::action::Action;
 use super::state::{App, Focus, Level, Tab};
 use super::theme::Theme;
+use crate::keys::Action;
 use crate::ssh::LinkState;
 use layout::{Areas, tab_label};
 
