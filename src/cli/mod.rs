@@ -99,7 +99,8 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
-    /// Check the configuration file: syntax, unknown keys, types, references
+    /// Check the configuration file: syntax, unknown keys, types, references, the
+    /// keymap and the theme; exits 2 if it is invalid
     Check,
 }
 
@@ -233,7 +234,7 @@ fn config_check(path: &std::path::Path) -> ExitCode {
         }
         Err(errors) => {
             eprintln!("{errors}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_CONFIG)
         }
     }
 }
