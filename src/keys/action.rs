@@ -1,146 +1,112 @@
-//! The console's named actions. Every key runs one of these, so the keymap,
-//! the `:` palette and the `?` help all list the same names and descriptions.
+//! The console's named actions. Every key runs one of these, so the keymap, the `:`
+//! palette and the `?` help all list the same names and descriptions. The list below
+//! is the only place an action is written: its variant, its name in `[ui.keymap]` and
+//! the palette, its built-in keys and its description.
 
-/// Something the user can ask the console to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    Quit,
-    Help,
-    Palette,
-    NextPane,
-    PrevPane,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    Select,
-    Back,
-    NextTab,
-    PrevTab,
-    TabDeploy,
-    TabLogs,
-    TabHistory,
-    TabStatus,
-    Deploy,
-    Rollback,
-    Cancel,
-    Refresh,
-    Filter,
-    Follow,
-    Wrap,
-    Timestamps,
-    Priority,
-    Shell,
+use super::key::{Key, KeyCode};
+
+/// Generates [`Action`] and its tables from one list of
+/// `Variant "name" [default keys] "description";`, in the order help and the palette
+/// show them.
+macro_rules! actions {
+    ($($variant:ident $name:literal [$($key:expr),+ $(,)?] $description:literal;)+) => {
+        /// Something the user can ask the console to do.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($variant,)+
+        }
+
+        impl Action {
+            /// Every action, in the order help and the palette list them.
+            pub const ALL: [Action; [$($name),+].len()] = [$(Action::$variant,)+];
+
+            /// The name used in `[ui.keymap]` and the palette.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)+
+                }
+            }
+
+            /// One line for help and the palette.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $description,)+
+                }
+            }
+
+            /// The keys that run the action unless `[ui.keymap]` says otherwise.
+            pub fn default_keys(self) -> Vec<Key> {
+                use KeyCode as K;
+                match self {
+                    $(Action::$variant => vec![$($key),+],)+
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    Deploy "deploy" [Key::char('d')]
+        "Deploy the selected app (asks first)";
+    Rollback "rollback" [Key::char('r')]
+        "Roll the selected app back (History row, else the previous release)";
+    Shell "shell" [Key::char('s')]
+        "Open a shell as the app user (selected host, else the app's first)";
+    Cancel "cancel" [Key::char('x'), Key::ctrl('c')]
+        "Cancel the running deploy or rollback (asks first)";
+    Refresh "refresh" [Key::char('R'), Key::ctrl('r')]
+        "Reload history and status";
+    Select "select" [Key::code(K::Enter)]
+        "Open the selection (History: roll back to it)";
+    Back "back" [Key::code(K::Esc)]
+        "Close the dialog, clear the filter";
+    Up "up" [Key::char('k'), Key::code(K::Up)]
+        "Move the selection up";
+    Down "down" [Key::char('j'), Key::code(K::Down)]
+        "Move the selection down";
+    PageUp "page_up" [Key::code(K::PageUp), Key::ctrl('u')]
+        "Move the selection a page up";
+    PageDown "page_down" [Key::code(K::PageDown), Key::ctrl('d')]
+        "Move the selection a page down";
+    Top "top" [Key::char('g'), Key::code(K::Home)]
+        "Jump to the first row";
+    Bottom "bottom" [Key::char('G'), Key::code(K::End)]
+        "Jump to the last row (logs: newest, and follow)";
+    NextPane "next_pane" [Key::code(K::Tab)]
+        "Focus the next panel";
+    PrevPane "prev_pane" [Key::code(K::BackTab)]
+        "Focus the previous panel";
+    NextTab "next_tab" [Key::char(']'), Key::char('l'), Key::code(K::Right)]
+        "Show the next tab";
+    PrevTab "prev_tab" [Key::char('['), Key::char('h'), Key::code(K::Left)]
+        "Show the previous tab";
+    TabDeploy "tab_deploy" [Key::char('1')]
+        "Show the Deploy tab";
+    TabLogs "tab_logs" [Key::char('2')]
+        "Show the Logs tab";
+    TabHistory "tab_history" [Key::char('3')]
+        "Show the History tab";
+    TabStatus "tab_status" [Key::char('4')]
+        "Show the Status tab";
+    Filter "filter" [Key::char('/')]
+        "Filter the logs";
+    Follow "follow" [Key::char('f')]
+        "Logs: follow new lines, or pause";
+    Wrap "wrap" [Key::char('w')]
+        "Logs: wrap long lines";
+    Timestamps "timestamps" [Key::char('t')]
+        "Logs: show timestamps";
+    Priority "priority" [Key::char('p')]
+        "Logs: cycle the lowest priority shown";
+    Palette "palette" [Key::char(':')]
+        "Open the command palette";
+    Help "help" [Key::char('?')]
+        "Show the keys of every action";
+    Quit "quit" [Key::char('q')]
+        "Quit the console";
 }
 
 impl Action {
-    /// Every action, in the order help and the palette list them.
-    pub const ALL: [Action; 29] = [
-        Action::Deploy,
-        Action::Rollback,
-        Action::Shell,
-        Action::Cancel,
-        Action::Refresh,
-        Action::Select,
-        Action::Back,
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::NextPane,
-        Action::PrevPane,
-        Action::NextTab,
-        Action::PrevTab,
-        Action::TabDeploy,
-        Action::TabLogs,
-        Action::TabHistory,
-        Action::TabStatus,
-        Action::Filter,
-        Action::Follow,
-        Action::Wrap,
-        Action::Timestamps,
-        Action::Priority,
-        Action::Palette,
-        Action::Help,
-        Action::Quit,
-    ];
-
-    /// The name used in `[ui.keymap]` and the palette.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Quit => "quit",
-            Action::Help => "help",
-            Action::Palette => "palette",
-            Action::NextPane => "next_pane",
-            Action::PrevPane => "prev_pane",
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page_up",
-            Action::PageDown => "page_down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::Select => "select",
-            Action::Back => "back",
-            Action::NextTab => "next_tab",
-            Action::PrevTab => "prev_tab",
-            Action::TabDeploy => "tab_deploy",
-            Action::TabLogs => "tab_logs",
-            Action::TabHistory => "tab_history",
-            Action::TabStatus => "tab_status",
-            Action::Deploy => "deploy",
-            Action::Rollback => "rollback",
-            Action::Cancel => "cancel",
-            Action::Refresh => "refresh",
-            Action::Filter => "filter",
-            Action::Follow => "follow",
-            Action::Wrap => "wrap",
-            Action::Timestamps => "timestamps",
-            Action::Priority => "priority",
-            Action::Shell => "shell",
-        }
-    }
-
-    /// One line for help and the palette.
-    pub fn description(self) -> &'static str {
-        match self {
-            Action::Quit => "Quit the console",
-            Action::Help => "Show the keys of every action",
-            Action::Palette => "Open the command palette",
-            Action::NextPane => "Focus the next panel",
-            Action::PrevPane => "Focus the previous panel",
-            Action::Up => "Move the selection up",
-            Action::Down => "Move the selection down",
-            Action::PageUp => "Move the selection a page up",
-            Action::PageDown => "Move the selection a page down",
-            Action::Top => "Jump to the first row",
-            Action::Bottom => "Jump to the last row (logs: newest, and follow)",
-            Action::Select => "Open the selection (History: roll back to it)",
-            Action::Back => "Close the dialog, clear the filter",
-            Action::NextTab => "Show the next tab",
-            Action::PrevTab => "Show the previous tab",
-            Action::TabDeploy => "Show the Deploy tab",
-            Action::TabLogs => "Show the Logs tab",
-            Action::TabHistory => "Show the History tab",
-            Action::TabStatus => "Show the Status tab",
-            Action::Deploy => "Deploy the selected app (asks first)",
-            Action::Rollback => {
-                "Roll the selected app back (History row, else the previous release)"
-            }
-            Action::Cancel => "Cancel the running deploy or rollback (asks first)",
-            Action::Refresh => "Reload history and status",
-            Action::Filter => "Filter the logs",
-            Action::Follow => "Logs: follow new lines, or pause",
-            Action::Wrap => "Logs: wrap long lines",
-            Action::Timestamps => "Logs: show timestamps",
-            Action::Priority => "Logs: cycle the lowest priority shown",
-            Action::Shell => "Open a shell as the app user (selected host, else the app's first)",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.name() == name)
     }
@@ -156,6 +122,19 @@ mod tests {
         for a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(seen.insert(a.name()), "duplicate {}", a.name());
+        }
+        assert_eq!(Action::ALL.len(), 29);
+    }
+
+    #[test]
+    fn every_action_has_keys_and_words() {
+        for a in Action::ALL {
+            assert!(!a.default_keys().is_empty(), "{a:?}");
+            assert!(!a.description().is_empty(), "{a:?}");
+            assert!(
+                a.name().chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{a:?}"
+            );
         }
     }
 }

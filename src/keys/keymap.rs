@@ -7,44 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::action::Action;
-use super::key::{KEY_SYNTAX, Key, KeyCode, KeyParseError};
+use super::key::{KEY_SYNTAX, Key, KeyParseError};
 use crate::util::did_you_mean;
-
-/// The built-in keys of an action.
-pub fn default_keys(action: Action) -> Vec<Key> {
-    use KeyCode as K;
-    match action {
-        Action::Quit => vec![Key::char('q')],
-        Action::Help => vec![Key::char('?')],
-        Action::Palette => vec![Key::char(':')],
-        Action::NextPane => vec![Key::code(K::Tab)],
-        Action::PrevPane => vec![Key::code(K::BackTab)],
-        Action::Up => vec![Key::char('k'), Key::code(K::Up)],
-        Action::Down => vec![Key::char('j'), Key::code(K::Down)],
-        Action::PageUp => vec![Key::code(K::PageUp), Key::ctrl('u')],
-        Action::PageDown => vec![Key::code(K::PageDown), Key::ctrl('d')],
-        Action::Top => vec![Key::char('g'), Key::code(K::Home)],
-        Action::Bottom => vec![Key::char('G'), Key::code(K::End)],
-        Action::Select => vec![Key::code(K::Enter)],
-        Action::Back => vec![Key::code(K::Esc)],
-        Action::NextTab => vec![Key::char(']'), Key::char('l'), Key::code(K::Right)],
-        Action::PrevTab => vec![Key::char('['), Key::char('h'), Key::code(K::Left)],
-        Action::TabDeploy => vec![Key::char('1')],
-        Action::TabLogs => vec![Key::char('2')],
-        Action::TabHistory => vec![Key::char('3')],
-        Action::TabStatus => vec![Key::char('4')],
-        Action::Deploy => vec![Key::char('d')],
-        Action::Rollback => vec![Key::char('r')],
-        Action::Cancel => vec![Key::char('x'), Key::ctrl('c')],
-        Action::Refresh => vec![Key::char('R'), Key::ctrl('r')],
-        Action::Shell => vec![Key::char('s')],
-        Action::Filter => vec![Key::char('/')],
-        Action::Follow => vec![Key::char('f')],
-        Action::Wrap => vec![Key::char('w')],
-        Action::Timestamps => vec![Key::char('t')],
-        Action::Priority => vec![Key::char('p')],
-    }
-}
 
 /// One broken rule of `[ui.keymap]`. Keys are counted in the list as given for the
 /// action, so the caller can point at the one concerned.
@@ -162,7 +126,7 @@ impl Default for Keymap {
         Keymap {
             keys: Action::ALL
                 .into_iter()
-                .map(|a| (a, default_keys(a)))
+                .map(|a| (a, a.default_keys()))
                 .collect(),
         }
     }
