@@ -5,10 +5,14 @@
 //! `[ui.keymap]` against the console's actions (`crate::keys`); `theme` finds and
 //! checks the theme file `[ui] theme` names.
 
+mod apps;
 mod build;
 mod check;
 mod diagnostics;
+mod hosts;
 mod model;
+mod processes;
+mod read;
 mod rules;
 mod schema;
 mod secret_ref;
@@ -106,7 +110,7 @@ fn load_with(
         Ok(doc) => {
             let root = tree::TableRef::root(doc.as_table());
             check::check_table(&mut cx, &root, &schema::ROOT);
-            let env = build::Env {
+            let env = read::Env {
                 base_dir: project_dir(path),
                 home,
                 theme_dirs,

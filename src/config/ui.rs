@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::build::{filled, string};
 use super::model::UiConfig;
+use super::read::{filled, string};
 use super::theme::{self, ThemeError};
 use super::tree::{Cx, Spanned, TableRef};
 use crate::keys::{Keymap, KeymapProblem};
