@@ -123,7 +123,7 @@ fn start_deploy(app: &mut App, t0: Instant) -> u64 {
     match &fx[..] {
         [Effect::Deploy { id, req }] => {
             assert_eq!(req.version.as_deref(), Some("v1.4"));
-            assert_eq!(app.run.as_ref().map(|r| r.started), Some(t0));
+            assert_eq!(app.deploy.run.as_ref().map(|r| r.started), Some(t0));
             *id
         }
         other => panic!("expected a deploy effect, got {other:?}"),
@@ -257,7 +257,7 @@ fn deploy_in_progress() {
         );
     }
     app.update(Msg::Tick, t0 + Duration::from_millis(6_300));
-    assert!(app.run.as_ref().is_some_and(|r| r.running()));
+    assert!(app.deploy.run.as_ref().is_some_and(|r| r.running()));
     snap("deploy_in_progress", &mut app);
 }
 
@@ -363,7 +363,10 @@ fn deploy_failed_with_journal() {
         },
         t0 + Duration::from_secs(9),
     );
-    assert_eq!(app.run.as_ref().map(|r| r.failed_hosts()), Some(vec!["h2"]));
+    assert_eq!(
+        app.deploy.run.as_ref().map(|r| r.failed_hosts()),
+        Some(vec!["h2"])
+    );
     snap("deploy_failed", &mut app);
 }
 

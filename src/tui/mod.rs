@@ -5,8 +5,9 @@
 //! most 60 times a second.
 
 mod effects;
-pub mod input;
+pub mod focus;
 pub mod keymap;
+pub mod layout;
 pub mod logs;
 pub mod palette;
 mod prompter;
