@@ -1,7 +1,5 @@
 //! Small helpers shared by the engine and the faces.
 
-pub use crate::config::did_you_mean;
-
 /// Read what standard input has within `timeout_ms`: `Ok(None)` if nothing
 /// arrived, `Ok(Some(0))` at end of input. Reads the descriptor directly, so
 /// nothing is left buffered for the next reader.
@@ -113,9 +111,106 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// The candidate closest to `input`, if it is close enough to be a likely typo.
+///
+/// Comparison ignores case and treats `-` like `_`. A candidate qualifies when its
+/// normalized Damerau-Levenshtein similarity is at least 0.6 (one edit in a short word,
+/// two or three in a long one) or its Jaro-Winkler similarity is at least 0.9 (a long
+/// shared prefix, as in `identity` for `identity_file`). When two candidates are equally
+/// close (`web3` among `web1` and `web2`) there is no suggestion.
+pub fn did_you_mean<'c, I>(input: &str, candidates: I) -> Option<&'c str>
+where
+    I: IntoIterator<Item = &'c str>,
+{
+    let normalize = |s: &str| s.to_lowercase().replace('-', "_");
+    let wanted = normalize(input);
+    let mut best: Option<(f64, &'c str)> = None;
+    let mut tied = false;
+    for candidate in candidates {
+        let c = normalize(candidate);
+        if c == wanted {
+            if candidate == input {
+                continue;
+            }
+            return Some(candidate);
+        }
+        let edit = strsim::normalized_damerau_levenshtein(&wanted, &c);
+        let jw = strsim::jaro_winkler(&wanted, &c);
+        if edit < 0.6 && jw < 0.9 {
+            continue;
+        }
+        let score = edit + jw;
+        match best {
+            Some((s, _)) if (score - s).abs() < 1e-9 => tied = true,
+            Some((s, _)) if score < s => {}
+            _ => {
+                best = Some((score, candidate));
+                tied = false;
+            }
+        }
+    }
+    if tied { None } else { best.map(|(_, c)| c) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggestions_catch_typos_but_not_unrelated_words() {
+        let keys = [
+            "address",
+            "user",
+            "port",
+            "identity_file",
+            "known_hosts",
+            "proxy_jump",
+        ];
+        assert_eq!(did_you_mean("adress", keys), Some("address"));
+        assert_eq!(did_you_mean("usr", keys), Some("user"));
+        assert_eq!(did_you_mean("prot", keys), Some("port"));
+        assert_eq!(did_you_mean("identity", keys), Some("identity_file"));
+        assert_eq!(did_you_mean("known-hosts", keys), Some("known_hosts"));
+        assert_eq!(did_you_mean("Address", keys), Some("address"));
+        assert_eq!(did_you_mean("proxyjump", keys), Some("proxy_jump"));
+        assert_eq!(did_you_mean("hostname", keys), None);
+        assert_eq!(did_you_mean("color", keys), None);
+        assert_eq!(did_you_mean("x", keys), None);
+
+        let app = [
+            "hosts",
+            "build",
+            "artifact",
+            "kind",
+            "version",
+            "versions_to_keep",
+            "user",
+            "env_file",
+            "env",
+            "processes",
+            "proxy",
+            "hooks",
+        ];
+        assert_eq!(did_you_mean("proccesses", app), Some("processes"));
+        assert_eq!(
+            did_you_mean("versions_to_kept", app),
+            Some("versions_to_keep")
+        );
+        assert_eq!(did_you_mean("artefact", app), Some("artifact"));
+        assert_eq!(did_you_mean("host", app), Some("hosts"));
+        assert_eq!(did_you_mean("envfile", app), Some("env_file"));
+        assert_eq!(did_you_mean("domain", app), None);
+        assert_eq!(did_you_mean("timeout", app), None);
+        assert_eq!(did_you_mean("description", app), None);
+
+        let kinds = ["binary", "python", "static"];
+        assert_eq!(did_you_mean("binari", kinds), Some("binary"));
+        assert_eq!(did_you_mean("Python", kinds), Some("python"));
+        assert_eq!(did_you_mean("docker", kinds), None);
+
+        assert_eq!(did_you_mean("web3", ["web1", "web2"]), None);
+        assert_eq!(did_you_mean("wbe2", ["web1", "web2"]), Some("web2"));
+    }
 
     #[test]
     fn typo_suggestions() {

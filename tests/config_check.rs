@@ -1,27 +1,69 @@
-//! `raijin.toml` validation end to end: every broken file in `tests/fixtures/config/`
-//! must produce exactly the report in its sibling `.expected` file, and
-//! `config.example.toml` must load cleanly. Run with `UPDATE_EXPECT=1` to rewrite the
-//! `.expected` files from the actual output (then review them: they are the spec).
+//! `raijin config check` end to end: the real binary runs on every file in
+//! `tests/fixtures/config/` and must print exactly the report in its sibling `.expected`
+//! file and exit 2 (0 for the clean fixtures); `config.example.toml` must check cleanly.
+//! A `.expected` file holds what the command writes to stderr followed by what it
+//! writes to stdout (the `ok:` line of a valid file). Run with `UPDATE_EXPECT=1` to
+//! rewrite the `.expected` files from the actual output (then review them: they are
+//! the spec).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use raijin::config::{self, AppKind, SecretAdapter, VersionSource};
 
 const FIXTURES: &str = "tests/fixtures/config";
 
-/// What `raijin config check` shows for a file: the error report, or the warnings (if
-/// any) followed by the `ok:` line.
-fn check_output(path: &Path) -> String {
-    match config::load(path) {
-        Err(errors) => format!("{errors}\n"),
-        Ok(config) => {
-            let mut out = String::new();
-            if let Some(warnings) = config.warnings_report() {
-                out.push_str(&format!("{warnings}\n"));
-            }
-            out.push_str(&config.ok_line());
-            out.push('\n');
-            out
+/// The fixtures that are valid configurations; every other one must be refused.
+const CLEAN: [&str; 3] = ["minimal", "warnings", "theme_partial"];
+
+/// Exit code of `raijin config check` for an invalid configuration (README: 2).
+const EXIT_INVALID: i32 = 2;
+
+/// What `raijin -c PATH config check` printed and how it exited.
+#[derive(Debug, PartialEq, Eq)]
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+/// Runs `raijin -c PATH config check` from the crate root, with a HOME of its own so
+/// that no theme of the user's is found and the output does not depend on the machine.
+fn config_check(path: &Path) -> Run {
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let out = Command::new(env!("CARGO_BIN_EXE_raijin"))
+        .arg("-c")
+        .arg(path)
+        .args(["config", "check"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env_remove("RAIJIN_CONFIG")
+        .output()
+        .expect("run raijin");
+    Run {
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        code: out.status.code(),
+    }
+}
+
+/// What the `.expected` file of a fixture says the run must be.
+fn expected_run(expected: &str, clean: bool) -> Run {
+    if clean {
+        // The `ok:` line is the last line and goes to stdout; warnings before it to stderr.
+        let body = expected.strip_suffix('\n').unwrap_or(expected);
+        let split = body.rfind('\n').map_or(0, |i| i + 1);
+        Run {
+            stdout: expected[split..].to_string(),
+            stderr: expected[..split].to_string(),
+            code: Some(0),
+        }
+    } else {
+        Run {
+            stdout: String::new(),
+            stderr: expected.to_string(),
+            code: Some(EXIT_INVALID),
         }
     }
 }
@@ -38,15 +80,23 @@ fn fixtures() -> Vec<PathBuf> {
     paths
 }
 
+fn name(fixture: &Path) -> &str {
+    fixture.file_stem().and_then(|s| s.to_str()).unwrap_or("")
+}
+
 #[test]
-fn fixtures_match_their_expected_output() {
+fn fixtures_match_their_expected_output_and_exit_code() {
     let update = std::env::var("UPDATE_EXPECT").is_ok_and(|v| v == "1");
     let mut failures = Vec::new();
     for fixture in fixtures() {
         let expected_path = fixture.with_extension("expected");
-        let actual = check_output(&fixture);
+        let actual = config_check(&fixture);
         if update {
-            std::fs::write(&expected_path, &actual).expect("write .expected");
+            std::fs::write(
+                &expected_path,
+                format!("{}{}", actual.stderr, actual.stdout),
+            )
+            .expect("write .expected");
             continue;
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|e| {
@@ -55,10 +105,18 @@ fn fixtures_match_their_expected_output() {
                 expected_path.display()
             )
         });
+        let clean = CLEAN.contains(&name(&fixture));
+        let expected = expected_run(&expected, clean);
         if actual != expected {
             failures.push(format!(
-                "=== {}\n--- expected\n{expected}--- actual\n{actual}",
-                fixture.display()
+                "=== {}\n--- expected (exit {:?})\nstdout:\n{}stderr:\n{}--- actual (exit {:?})\nstdout:\n{}stderr:\n{}",
+                fixture.display(),
+                expected.code,
+                expected.stdout,
+                expected.stderr,
+                actual.code,
+                actual.stdout,
+                actual.stderr,
             ));
         }
     }
@@ -71,11 +129,26 @@ fn fixtures_match_their_expected_output() {
 }
 
 #[test]
+fn clean_fixtures_print_an_ok_line_and_broken_ones_a_count() {
+    for fixture in fixtures() {
+        let expected =
+            std::fs::read_to_string(fixture.with_extension("expected")).expect("read .expected");
+        let last = expected.lines().last().unwrap_or("");
+        let file = fixture.display().to_string();
+        if CLEAN.contains(&name(&fixture)) {
+            assert!(last.starts_with(&format!("ok: {file} (")), "{file}: {last}");
+        } else {
+            assert!(
+                last.starts_with(&format!("{file}: ")) && last.contains(" error"),
+                "{file}: {last}"
+            );
+        }
+    }
+}
+
+#[test]
 fn every_covered_case_has_a_fixture() {
-    let names: Vec<String> = fixtures()
-        .iter()
-        .filter_map(|p| p.file_stem()?.to_str().map(str::to_string))
-        .collect();
+    let names: Vec<String> = fixtures().iter().map(|p| name(p).to_string()).collect();
     for wanted in [
         "syntax_error",
         "unknown_keys",
@@ -88,6 +161,11 @@ fn every_covered_case_has_a_fixture() {
         "bad_values",
         "warnings",
         "minimal",
+        "unit_collision",
+        "keymap",
+        "theme_file",
+        "theme_unknown",
+        "theme_partial",
     ] {
         assert!(
             names.iter().any(|n| n == wanted),
@@ -97,26 +175,52 @@ fn every_covered_case_has_a_fixture() {
 }
 
 #[test]
-fn broken_fixtures_fail_and_clean_ones_load() {
+fn problems_are_reported_in_file_order() {
     for fixture in fixtures() {
-        let name = fixture.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let result = config::load(&fixture);
-        match name {
-            "minimal" | "warnings" => assert!(result.is_ok(), "{name}: {result:?}"),
-            _ => {
-                let errors = result.expect_err(name);
-                assert!(errors.error_count() > 0, "{name}");
-                let positions: Vec<_> = errors
-                    .diagnostics
-                    .iter()
-                    .map(|d| (d.line, d.column))
-                    .collect();
-                let mut sorted = positions.clone();
-                sorted.sort();
-                assert_eq!(positions, sorted, "{name}: not in file order");
-            }
-        }
+        let Err(errors) = config::load_with_theme(&fixture) else {
+            continue;
+        };
+        // A theme file's problems follow those of the configuration file.
+        let positions: Vec<_> = errors
+            .diagnostics
+            .iter()
+            .map(|d| (d.file != fixture, d.line, d.column))
+            .collect();
+        let mut sorted = positions.clone();
+        sorted.sort();
+        assert_eq!(
+            positions,
+            sorted,
+            "{}: not in file order",
+            fixture.display()
+        );
     }
+}
+
+#[test]
+fn a_missing_file_exits_2_without_a_position() {
+    let run = config_check(Path::new("tests/fixtures/config/no-such-file.toml"));
+    assert_eq!(run.code, Some(EXIT_INVALID), "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "tests/fixtures/config/no-such-file.toml: error: cannot read the file: No such file or directory (os error 2)\n  \
+         hint: create it (config.example.toml documents every key) or pass --config PATH\n\
+         tests/fixtures/config/no-such-file.toml: 1 error\n"
+    );
+}
+
+#[test]
+fn the_example_checks_cleanly() {
+    let run = config_check(Path::new("config.example.toml"));
+    assert_eq!(
+        run,
+        Run {
+            stdout: "ok: config.example.toml (3 hosts, 3 apps)\n".into(),
+            stderr: String::new(),
+            code: Some(0),
+        }
+    );
 }
 
 #[test]
@@ -203,6 +307,38 @@ fn example_secret_reference_comments_are_valid() {
         assert!(
             matches!(config::SecretRef::parse(value), Ok(Some(_))),
             "{value}"
+        );
+    }
+}
+
+/// The unit-name clash check names units the way the unit renderer does.
+#[test]
+fn unit_clash_check_uses_the_rendered_unit_names() {
+    for (app, process) in [("shop-api", "web"), ("shop", "api-web"), ("hello", "web")] {
+        assert_eq!(
+            config::unit_stem(app, process),
+            raijin::remote::units::unit_stem(app, process)
+        );
+    }
+}
+
+/// The example documents every action `[ui.keymap]` may name.
+#[test]
+fn example_lists_every_action() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+        .expect("read example");
+    let comment: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("# [ui.keymap]"))
+        .take_while(|l| l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for action in raijin::keys::Action::ALL {
+        assert!(
+            comment.contains(&format!(" {},", action.name()))
+                || comment.contains(&format!(" {}.", action.name())),
+            "config.example.toml does not list the action `{}`",
+            action.name()
         );
     }
 }

@@ -48,7 +48,7 @@ fn deploy_to_three_hosts_hardened_own_user_private_env() {
             .and_then(|s| s.split_whitespace().next())
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("no score in {score}"));
-        assert!(n <= 2.5, "{h}: exposure {n}");
+        assert!(n <= 1.5, "{h}: exposure {n}");
         let user = tb.ssh(
             h,
             "ps -o user= -p $(systemctl show -p MainPID --value tbasic-web.service)",

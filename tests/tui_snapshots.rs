@@ -3,6 +3,10 @@
 //! failed with the unit's journal lines, history with current and bad
 //! releases, logs filtered, the palette and help. Every state is built by
 //! feeding messages into the state, as the runtime would; no network.
+//!
+//! The `*_styles` snapshots record cell styles as well (see `render_styled`):
+//! the selected History row, the Logs filter highlight, a theme other than
+//! the default, and NO_COLOR, which must leave no color on screen at all.
 
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -19,6 +23,8 @@ use raijin::tui::theme::Theme;
 use raijin::tui::ui;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
@@ -103,6 +109,78 @@ fn render(app: &App, w: u16, h: u16) -> String {
     term.backend().to_string()
 }
 
+fn buffer(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| ui::draw(f, app, theme)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn color(c: Color) -> String {
+    match c {
+        Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+        Color::Indexed(i) => format!("#{i}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// The screen with its styles: each row as text, then a row of marks, one per cell,
+/// naming the cell's style in the legend at the end (`.` is the terminal's own
+/// colors without modifiers). A change of color, background or modifier anywhere
+/// changes the marks.
+fn render_styled(buf: &Buffer) -> String {
+    const MARKS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut legend: Vec<String> = Vec::new();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut text = String::new();
+        let mut marks = String::new();
+        for x in 0..buf.area.width {
+            let cell = &buf[(x, y)];
+            text.push_str(cell.symbol());
+            let mut style = Vec::new();
+            if cell.fg != Color::Reset {
+                style.push(format!("fg {}", color(cell.fg)));
+            }
+            if cell.bg != Color::Reset {
+                style.push(format!("bg {}", color(cell.bg)));
+            }
+            if !cell.modifier.is_empty() {
+                style.push(format!("{:?}", cell.modifier).to_lowercase());
+            }
+            if style.is_empty() {
+                marks.push('.');
+                continue;
+            }
+            let style = style.join(" ");
+            let i = legend.iter().position(|s| *s == style).unwrap_or_else(|| {
+                legend.push(style);
+                legend.len() - 1
+            });
+            marks.push(MARKS.chars().nth(i).expect("at most 62 styles on a screen"));
+        }
+        out.push_str(&format!("{text:?}\n{marks:?}\n"));
+    }
+    out.push_str("legend:\n");
+    for (i, style) in legend.iter().enumerate() {
+        out.push_str(&format!(
+            "{} {style}\n",
+            MARKS.chars().nth(i).unwrap_or('?')
+        ));
+    }
+    out
+}
+
+/// The cell of `buf` that shows `text` first, as (x, y).
+fn find(buf: &Buffer, text: &str) -> (u16, u16) {
+    for y in 0..buf.area.height {
+        let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        if let Some(i) = row.find(text) {
+            return (row[..i].chars().count() as u16, y);
+        }
+    }
+    panic!("{text:?} is not on screen")
+}
+
 fn snap(name: &str, app: &mut App) {
     for (w, h) in SIZES {
         app.update(Msg::Resize(w, h), app.now);
@@ -123,7 +201,7 @@ fn start_deploy(app: &mut App, t0: Instant) -> u64 {
     match &fx[..] {
         [Effect::Deploy { id, req }] => {
             assert_eq!(req.version.as_deref(), Some("v1.4"));
-            assert_eq!(app.run.as_ref().map(|r| r.started), Some(t0));
+            assert_eq!(app.deploy.run.as_ref().map(|r| r.started), Some(t0));
             *id
         }
         other => panic!("expected a deploy effect, got {other:?}"),
@@ -257,7 +335,7 @@ fn deploy_in_progress() {
         );
     }
     app.update(Msg::Tick, t0 + Duration::from_millis(6_300));
-    assert!(app.run.as_ref().is_some_and(|r| r.running()));
+    assert!(app.deploy.run.as_ref().is_some_and(|r| r.running()));
     snap("deploy_in_progress", &mut app);
 }
 
@@ -364,7 +442,10 @@ fn deploy_failed_with_journal() {
         },
         t0 + Duration::from_secs(9),
     );
-    assert_eq!(app.run.as_ref().map(|r| r.failed_hosts()), Some(vec!["h2"]));
+    assert_eq!(
+        app.deploy.run.as_ref().map(|r| r.failed_hosts()),
+        Some(vec!["h2"])
+    );
     snap("deploy_failed", &mut app);
 }
 
@@ -377,6 +458,20 @@ fn release(v: &str, at: &str, current: bool, bad: bool) -> Release {
         current,
         bad,
     }
+}
+
+/// History with the cursor on h1's v1.2, the main panel focused.
+fn history_selected(t0: Instant) -> App {
+    let mut app = history_app(t0);
+    for _ in 0..2 {
+        app.update(
+            Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
+            t0,
+        );
+    }
+    key(&mut app, KeyCode::Char('j'), t0);
+    key(&mut app, KeyCode::Char('j'), t0);
+    app
 }
 
 fn history_app(t0: Instant) -> App {
@@ -425,17 +520,7 @@ fn history_app(t0: Instant) -> App {
 #[test]
 fn history_with_current_and_bad_releases() {
     let t0 = Instant::now();
-    let mut app = history_app(t0);
-    app.update(
-        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
-        t0,
-    );
-    app.update(
-        Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
-        t0,
-    );
-    key(&mut app, KeyCode::Char('j'), t0);
-    key(&mut app, KeyCode::Char('j'), t0);
+    let mut app = history_selected(t0);
     assert_eq!(
         app.history
             .selected_release()
@@ -471,9 +556,9 @@ fn help_open() {
     snap("help", &mut app);
 }
 
-#[test]
-fn logs_filtered() {
-    let t0 = Instant::now();
+/// The Logs tab with six lines from three hosts (one in ANSI red), filtered by
+/// `/health`.
+fn logs_filtered_app(t0: Instant) -> App {
     let mut app = app(t0);
     key(&mut app, KeyCode::Char('2'), t0);
     let lines = [
@@ -488,6 +573,7 @@ fn logs_filtered() {
         ("h2", 6, "GET /health 200 0.3ms"),
         ("h3", 6, "GET /static/app.css 304"),
     ];
+
     for (i, (host, priority, message)) in lines.iter().enumerate() {
         app.update(
             Msg::Log(LogRecord {
@@ -505,6 +591,98 @@ fn logs_filtered() {
         key(&mut app, KeyCode::Char(c), t0);
     }
     key(&mut app, KeyCode::Enter, t0);
+    app
+}
+
+#[test]
+fn logs_filtered() {
+    let t0 = Instant::now();
+    let mut app = logs_filtered_app(t0);
     assert_eq!(app.logs.visible(100).len(), 4);
     snap("logs_filtered", &mut app);
+}
+
+#[test]
+fn history_selected_row_styles() {
+    let t0 = Instant::now();
+    let app = history_selected(t0);
+    let buf = buffer(&app, &Theme::default(), 80, 24);
+    // The selected row is drawn in the selection colors, the others are not.
+    let theme = Theme::default();
+    let (x, y) = find(&buf, "v1.2");
+    assert_eq!(
+        (buf[(x, y)].fg, buf[(x, y)].bg),
+        (theme.selection_fg, theme.selection_bg)
+    );
+    let (x, y) = find(&buf, "v1.4");
+    assert_ne!(buf[(x, y)].bg, theme.selection_bg);
+    insta::assert_snapshot!("history_selected_styles_80x24", render_styled(&buf));
+}
+
+#[test]
+fn logs_filter_highlight_styles() {
+    let t0 = Instant::now();
+    let app = logs_filtered_app(t0);
+    let theme = Theme::default();
+    let buf = buffer(&app, &theme, 80, 24);
+    // Each match of the filter is highlighted, the text around it is not.
+    let (x, y) = find(&buf, "/health 200 0.4ms");
+    assert_eq!(buf[(x + 1, y)].fg, theme.matched);
+    assert!(
+        buf[(x + 1, y)]
+            .modifier
+            .contains(Modifier::BOLD | Modifier::UNDERLINED)
+    );
+    assert_ne!(buf[(x + 8, y)].fg, theme.matched);
+    insta::assert_snapshot!("logs_filter_styles_80x24", render_styled(&buf));
+}
+
+#[test]
+fn light_theme_styles() {
+    let t0 = Instant::now();
+    let app = history_selected(t0);
+    let light = raijin::config::theme::resolve("light", &[]).expect("built-in light theme");
+    let theme = Theme::from_palette(&light);
+    assert_ne!(theme, Theme::default());
+    let buf = buffer(&app, &theme, 80, 24);
+    let (x, y) = find(&buf, "v1.2");
+    assert_eq!(buf[(x, y)].bg, theme.selection_bg);
+    insta::assert_snapshot!("history_light_theme_styles_80x24", render_styled(&buf));
+}
+
+#[test]
+fn no_color_has_no_colors_at_all() {
+    let t0 = Instant::now();
+    let theme = Theme::mono();
+    // A line whose ANSI color is not overridden by its priority.
+    let mut logs = logs_filtered_app(t0);
+    logs.update(
+        Msg::Log(LogRecord {
+            time: UNIX_EPOCH + Duration::from_secs(1_795_000_010),
+            host: "h1".into(),
+            unit: "hello-web.service".into(),
+            priority: 6,
+            message: "\x1b[32mready\x1b[0m: health checks pass".into(),
+        }),
+        t0,
+    );
+    for (name, app) in [("history", history_selected(t0)), ("logs", logs)] {
+        let buf = buffer(&app, &theme, 80, 24);
+        for y in 0..24 {
+            for x in 0..80 {
+                let cell = &buf[(x, y)];
+                assert_eq!(
+                    (cell.fg, cell.bg),
+                    (Color::Reset, Color::Reset),
+                    "{name}: a color at {x},{y} ({:?})",
+                    cell.symbol()
+                );
+            }
+        }
+        insta::assert_snapshot!(format!("{name}_no_color_styles_80x24"), render_styled(&buf));
+    }
+    // The selection still shows, as reverse video.
+    let buf = buffer(&history_selected(t0), &theme, 80, 24);
+    let (x, y) = find(&buf, "v1.2");
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
 }

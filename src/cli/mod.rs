@@ -99,7 +99,8 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
-    /// Check the configuration file: syntax, unknown keys, types, references
+    /// Check the configuration file: syntax, unknown keys, types, references, the
+    /// keymap and the theme; exits 2 if it is invalid
     Check,
 }
 
@@ -129,8 +130,9 @@ pub fn main() -> ExitCode {
         _ => {}
     }
 
-    // Config errors go to the normal terminal before anything else happens.
-    let config = match load_config(&config_path) {
+    // Config errors go to the normal terminal before anything else happens; the
+    // console also needs its theme.
+    let config = match load_config(&config_path, cli.command.is_none()) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -201,8 +203,13 @@ pub fn main() -> ExitCode {
     })
 }
 
-fn load_config(path: &std::path::Path) -> Result<Config, ExitCode> {
-    match config::load(path) {
+fn load_config(path: &std::path::Path, with_theme: bool) -> Result<Config, ExitCode> {
+    let loaded = if with_theme {
+        config::load_with_theme(path)
+    } else {
+        config::load(path)
+    };
+    match loaded {
         Ok(c) => {
             if let Some(w) = c.warnings_report() {
                 eprintln!("{w}");
@@ -217,7 +224,7 @@ fn load_config(path: &std::path::Path) -> Result<Config, ExitCode> {
 }
 
 fn config_check(path: &std::path::Path) -> ExitCode {
-    match config::load(path) {
+    match config::load_with_theme(path) {
         Ok(c) => {
             if let Some(w) = c.warnings_report() {
                 eprintln!("{w}");
@@ -227,7 +234,7 @@ fn config_check(path: &std::path::Path) -> ExitCode {
         }
         Err(errors) => {
             eprintln!("{errors}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_CONFIG)
         }
     }
 }

@@ -4,9 +4,9 @@
 
 use toml_edit::{Item, Value};
 
-use super::diagnostics::did_you_mean;
 use super::schema::{self, Field, Kind, Section};
 use super::tree::{Cx, Element, Entry, TableRef, type_name, value_type_name};
+use crate::util::did_you_mean;
 
 /// Checks `table` and everything below it against `section`.
 pub(crate) fn check_table(cx: &mut Cx<'_>, table: &TableRef<'_>, section: &'static Section) {

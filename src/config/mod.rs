@@ -1,20 +1,28 @@
 //! Loading and validating `raijin.toml`: the typed configuration the engine works from,
 //! and, when the file is wrong, every problem in it with file, line, column, key path and
 //! a hint. The schema (`schema`) is described once and drives unknown-key, type and
-//! required-key checks; `build` adds the rules that span several keys.
+//! required-key checks; `build` adds the rules that span several keys, including
+//! `[ui.keymap]` against the console's actions (`crate::keys`); `theme` finds and
+//! checks the theme file `[ui] theme` names.
 
+mod apps;
 mod build;
 mod check;
 mod diagnostics;
+mod hosts;
 mod model;
+mod processes;
+mod read;
 mod rules;
 mod schema;
 mod secret_ref;
+pub mod theme;
 mod tree;
+mod ui;
 
 use std::path::{Path, PathBuf};
 
-pub use diagnostics::{ConfigErrors, Diagnostic, Report, Severity, did_you_mean};
+pub use diagnostics::{ConfigErrors, Diagnostic, Report, Severity};
 pub use model::*;
 pub use secret_ref::{SecretRef, SecretRefError, is_env_name};
 
@@ -28,8 +36,12 @@ pub fn default_path() -> PathBuf {
 
 /// Reads and validates the file at `path`. On failure the error lists every problem.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_str(&read(path)?, path)
+}
+
+fn read(path: &Path) -> Result<String, ConfigErrors> {
     match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&text, path),
+        Ok(text) => Ok(text),
         Err(err) => {
             let hint = (err.kind() == std::io::ErrorKind::NotFound).then(|| {
                 "create it (config.example.toml documents every key) or pass --config PATH"
@@ -51,16 +63,44 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     }
 }
 
+/// `load`, and also the theme `[ui] theme` names: built in, or a valid theme file in
+/// the user's or the project's `themes/` (see `theme::search_dirs`). The console and
+/// `raijin config check` use it; other commands never read a theme, so a theme file
+/// that only one machine has does not stop them elsewhere.
+pub fn load_with_theme(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = read(path)?;
+    let dirs = theme::search_dirs(&project_dir(path));
+    load_with(&text, path, home(), Some(dirs))
+}
+
 /// Validates `text` as the contents of the file at `path` (used for messages and to
 /// resolve relative paths; it is not read).
 pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from);
-    load_with_home(text, path, home)
+    load_with(text, path, home(), None)
 }
 
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The directory of the file at `path`, which relative paths in it start from.
+fn project_dir(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+#[cfg(test)]
 fn load_with_home(text: &str, path: &Path, home: Option<PathBuf>) -> Result<Config, ConfigErrors> {
+    load_with(text, path, home, None)
+}
+
+fn load_with(
+    text: &str,
+    path: &Path,
+    home: Option<PathBuf>,
+    theme_dirs: Option<Vec<PathBuf>>,
+) -> Result<Config, ConfigErrors> {
     let mut cx = tree::Cx::new(path, text);
     let config = match toml_edit::Document::parse(text) {
         Err(err) => {
@@ -70,15 +110,17 @@ fn load_with_home(text: &str, path: &Path, home: Option<PathBuf>) -> Result<Conf
         Ok(doc) => {
             let root = tree::TableRef::root(doc.as_table());
             check::check_table(&mut cx, &root, &schema::ROOT);
-            let env = build::Env {
-                base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            let env = read::Env {
+                base_dir: project_dir(path),
                 home,
+                theme_dirs,
             };
             Some(build::build(&mut cx, &root, &env))
         }
     };
     let mut diagnostics = std::mem::take(&mut cx.diagnostics);
-    diagnostics.sort_by_key(|d| (d.line, d.column));
+    // The file's own problems in file order, then those of the theme file it names.
+    diagnostics.sort_by_key(|d| (d.file != path, d.line, d.column));
     match config {
         Some(mut config) if !diagnostics.iter().any(Diagnostic::is_error) => {
             config.warnings = diagnostics;
@@ -348,6 +390,40 @@ command = "./hello"
         assert_eq!(config.ui.theme, "light");
         assert_eq!(config.ui.keymap["quit"], ["q"]);
         assert_eq!(config.ui.keymap["up"], ["k", "up"]);
+    }
+
+    #[test]
+    fn unit_name_clashes_are_reported_at_the_later_process() {
+        // App `a-b` comes first, but its process `c` is written after app `a`'s `b-c`.
+        let text = "[hosts.h]\n\
+            [apps.a-b]\nhosts = [\"h\"]\nartifact = \"x\"\nkind = \"binary\"\n\
+            [apps.a]\nhosts = [\"h\"]\nartifact = \"x\"\nkind = \"binary\"\n\
+            [apps.a.processes.b-c]\ncommand = \"x\"\n\
+            [apps.a-b.processes.c]\ncommand = \"x\"\n";
+        assert_eq!(
+            errors(text),
+            [
+                "raijin.toml:12:21: error: unit name `a-b-c` is already taken by process `b-c` of app `a` (apps.a-b.processes.c)\n  \
+                 hint: units are named APP-PROCESS, so `a` + `b-c` and `a-b` + `c` collide; rename one of these apps or processes"
+            ]
+        );
+        assert_eq!(unit_stem("a-b", "c"), unit_stem("a", "b-c"));
+    }
+
+    #[test]
+    fn only_load_with_theme_looks_for_the_theme() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raijin.toml");
+        std::fs::write(&path, "[ui]\ntheme = \"nope\"\n").unwrap();
+        assert!(load(&path).is_ok());
+        let err = load_with_theme(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("raijin.toml:2:9: error: unknown theme `nope` (ui.theme)"),
+            "{err}"
+        );
+        std::fs::create_dir(dir.path().join("themes")).unwrap();
+        std::fs::write(dir.path().join("themes/nope.toml"), "ok = \"red\"\n").unwrap();
+        assert!(load_with_theme(&path).is_ok());
     }
 
     #[test]

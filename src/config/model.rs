@@ -96,6 +96,12 @@ impl HostConfig {
     }
 }
 
+/// `APP-PROCESS`: the stem of every systemd unit of a process on a host, which is why
+/// it must be unique across apps (`raijin config check` reports a clash).
+pub fn unit_stem(app: &str, process: &str) -> String {
+    format!("{app}-{process}")
+}
+
 /// `[apps.NAME]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppConfig {

@@ -71,10 +71,9 @@ impl ProcessShape {
     }
 }
 
-/// `APP-PROC`: the stem of every unit of a process.
-pub fn unit_stem(app: &str, process: &str) -> String {
-    format!("{app}-{process}")
-}
+/// `APP-PROC`: the stem of every unit of a process (one home with the configuration,
+/// which checks that no two apps share one).
+pub use crate::config::unit_stem;
 
 /// The name of a process's service, `APP-PROC.service`, or of instance N of a process
 /// with replicas, `APP-PROC@N.service`.

@@ -2,13 +2,17 @@
 //! host, fed by a channel. Each record's ANSI colors are parsed into styled
 //! spans once, on arrival; a drop counter tells how many old lines fell out.
 //! Filtering (text and priority), follow/pause, wrap and timestamps are view
-//! settings over the buffer.
+//! settings over the buffer. This is the Logs tab's state: its own keys (the
+//! filter line, the view toggles, scrolling) are handled here too.
 
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
 use ansi_to_tui::IntoText as _;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::text::{Line, Span};
+
+use crate::keys::Action;
 
 /// Lines kept by default.
 pub const DEFAULT_CAPACITY: usize = 100_000;
@@ -71,6 +75,8 @@ pub struct LogView {
     pub scroll: usize,
     /// Lines that arrived while paused.
     pub unseen: usize,
+    /// The filter is being typed: keys are text until Enter or Esc.
+    pub editing: bool,
 }
 
 impl Default for LogView {
@@ -92,6 +98,7 @@ impl LogView {
             timestamps: true,
             scroll: 0,
             unseen: 0,
+            editing: false,
         }
     }
 
@@ -168,6 +175,44 @@ impl LogView {
             self.scroll = 0;
         } else {
             self.jump_newest();
+        }
+    }
+
+    /// A key while the filter is typed: Enter keeps the filter, Esc clears it.
+    pub fn filter_key(&mut self, k: &KeyEvent) {
+        match k.code {
+            KeyCode::Enter => self.editing = false,
+            KeyCode::Esc => {
+                self.editing = false;
+                self.filter.clear();
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+            }
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => self.filter.push(c),
+            _ => {}
+        }
+    }
+
+    /// The Logs tab's own actions (follow, wrap, timestamps, priority); false for
+    /// any other action.
+    pub fn act(&mut self, action: Action) -> bool {
+        match action {
+            Action::Follow => self.toggle_follow(),
+            Action::Wrap => self.wrap = !self.wrap,
+            Action::Timestamps => self.timestamps = !self.timestamps,
+            Action::Priority => self.cycle_priority(),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Up, Down and the page keys: `delta` lines towards newer (positive) or older.
+    pub fn scroll_by(&mut self, delta: isize) {
+        if delta < 0 {
+            self.scroll_up(delta.unsigned_abs());
+        } else {
+            self.scroll_down(delta.unsigned_abs());
         }
     }
 

@@ -4,10 +4,10 @@
 //! effects it asks for, and a frame is drawn only when something changed, at
 //! most 60 times a second.
 
-pub mod action;
 mod effects;
-pub mod input;
+pub mod focus;
 pub mod keymap;
+pub mod layout;
 pub mod logs;
 pub mod palette;
 mod prompter;

@@ -5,7 +5,7 @@
 use fuzzy_matcher::FuzzyMatcher as _;
 use fuzzy_matcher::skim::SkimMatcherV2;
 
-use super::action::Action;
+use crate::keys::Action;
 
 /// What a palette entry does when chosen.
 #[derive(Clone, Debug, PartialEq, Eq)]

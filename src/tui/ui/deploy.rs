@@ -18,10 +18,10 @@ use crate::util::human_bytes;
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let Some(run) = &app.run else {
+    let Some(run) = &app.deploy.run else {
         let hint = app
             .keymap
-            .hint(crate::tui::action::Action::Deploy)
+            .hint(crate::keys::Action::Deploy)
             .unwrap_or_else(|| ":deploy".into());
         let lines = vec![
             Line::from(""),
@@ -265,13 +265,13 @@ fn truncate(s: &str, n: usize) -> String {
 
 fn output(frame: &mut Frame, area: Rect, run: &Run, app: &App, theme: &Theme) {
     let n = usize::from(area.height.saturating_sub(1));
-    let end = run.output.len().saturating_sub(app.deploy_scroll);
+    let end = run.output.len().saturating_sub(app.deploy.scroll);
     let start = end.saturating_sub(n);
     let mut lines = vec![Line::from(Span::styled(
         format!(
             " output{}",
-            if app.deploy_scroll > 0 {
-                format!(" (scrolled {} up)", app.deploy_scroll)
+            if app.deploy.scroll > 0 {
+                format!(" (scrolled {} up)", app.deploy.scroll)
             } else {
                 String::new()
             }

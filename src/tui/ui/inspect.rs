@@ -100,10 +100,10 @@ pub fn history(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines = Vec::new();
-    if app.status.is_empty() {
+    if app.status.apps.is_empty() {
         lines.push(Line::from(Span::styled(" loading status…", theme.dimmed())));
     }
-    for (name, hosts) in &app.status {
+    for (name, hosts) in &app.status.apps {
         lines.push(Line::from(Span::styled(
             format!(" {name}"),
             theme.bold(theme.title),
@@ -145,7 +145,7 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     }
     frame.render_widget(
-        Paragraph::new(lines).scroll((app.status_scroll as u16, 0)),
+        Paragraph::new(lines).scroll((app.status.scroll as u16, 0)),
         area,
     );
 }

@@ -1,5 +1,5 @@
 //! The Logs pane: the merged stream from the ring buffer, host-colored, ANSI
-//! colors kept, filter matches highlighted, with follow/pause, wrap,
+//! colors kept (dropped with NO_COLOR), filter matches highlighted, with follow/pause, wrap,
 //! timestamps, the priority floor and the dropped-line count in its status line.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -106,6 +106,13 @@ fn render(l: &LogLine, app: &App, theme: &Theme) -> Line<'static> {
         _ => None,
     };
     let mut msg = highlight(&l.styled, &app.logs.filter, theme.highlight());
+    if theme.mono {
+        // NO_COLOR: the message's own ANSI colors go too; bold and the like stay.
+        for span in &mut msg.spans {
+            span.style.fg = None;
+            span.style.bg = None;
+        }
+    }
     if let Some(s) = msg_style {
         msg = msg.patch_style(s);
     }

@@ -4,7 +4,6 @@
 
 mod deploy;
 mod inspect;
-pub mod layout;
 mod logs;
 mod overlay;
 
@@ -16,11 +15,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::action::Action;
+use super::layout::{Areas, tab_label};
 use super::state::{App, Focus, Level, Tab};
 use super::theme::Theme;
+use crate::keys::Action;
 use crate::ssh::LinkState;
-use layout::{Areas, tab_label};
 
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -48,7 +47,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 
 fn main_title(app: &App) -> String {
     match app.tab {
-        Tab::Deploy => match &app.run {
+        Tab::Deploy => match &app.deploy.run {
             Some(r) => format!("{} {}", r.kind.verb(), r.app),
             None => "deploy".into(),
         },
@@ -157,7 +156,7 @@ fn apps_panel(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 style,
             ),
         ]));
-        let status = app.status.get(&a.name);
+        let status = app.status.apps.get(&a.name);
         for h in &a.hosts {
             let hs = status.and_then(|s| s.iter().find(|x| &x.host == h));
             let (sym, color, text) = match hs {
@@ -255,7 +254,7 @@ fn hint_actions(app: &App) -> Vec<Action> {
         ]),
         _ => v.push(Action::Deploy),
     }
-    if app.run.as_ref().is_some_and(|r| r.running()) {
+    if app.deploy.run.as_ref().is_some_and(|r| r.running()) {
         v.push(Action::Cancel);
     } else if app.tab != Tab::Logs {
         v.push(Action::Rollback);
@@ -271,7 +270,7 @@ fn hint_actions(app: &App) -> Vec<Action> {
 }
 
 fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    if app.filter_edit {
+    if app.logs.editing {
         let line = Line::from(vec![
             Span::styled(" / ", theme.bold(theme.accent)),
             Span::styled(app.logs.filter.clone(), theme.text()),

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::panel;
-use crate::tui::action::Action;
+use crate::keys::Action;
 use crate::tui::palette::Palette;
 use crate::tui::state::{App, Confirm, Overlay, Prompt};
 use crate::tui::theme::Theme;

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use crate::tui::state::Tab;
+use super::focus::Tab;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Areas {

@@ -1,0 +1,581 @@
+//! The console's state and its update function. One task owns an [`App`];
+//! every input, engine event, host status change and timer arrives as a
+//! [`Msg`]. `update` changes the state without doing I/O and returns the
+//! [`Effect`]s (deploys, rollbacks, loads) for the runtime to start.
+//!
+//! Keys go first to a waiting SSH question, then to an overlay, then to the
+//! Logs filter line while it is typed; every other key runs the [`Action`]
+//! the keymap names. Each tab keeps its own state and handles its own part of
+//! an action: `deploy`, `history`, `status` here, the Logs tab in
+//! `tui::logs`; the overlays in `overlay`. A tab answers with a [`Reply`]
+//! (effects, a toast, a dialog), which `App` carries out.
+
+mod deploy;
+mod effect;
+mod history;
+mod overlay;
+mod status;
+#[cfg(test)]
+mod tests;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+pub use super::focus::{Focus, Tab};
+pub use deploy::{DeployPlan, DeployTab};
+pub use effect::{Effect, Level, Reply, TOAST_FOR, Toast};
+pub use history::HistoryView;
+pub use overlay::{Confirm, Overlay, OverlayKey, Pending, Prompt};
+pub use status::StatusTab;
+
+use super::focus::step;
+use super::keymap::{Keymap, key_of};
+use super::layout::Areas;
+use super::logs::{LogRecord, LogView};
+use super::palette::{self, Palette, Target};
+use super::run::Outcome;
+use crate::deploy::inspect::{HostHistory, HostStatus as AppHostStatus};
+use crate::engine::events::Event;
+use crate::keys::Action;
+use crate::ssh::{HostStatus, LinkState};
+
+/// A configured app, as the console lists it.
+#[derive(Clone, Debug)]
+pub struct AppInfo {
+    pub name: String,
+    pub hosts: Vec<String>,
+}
+
+/// A configured host and its link.
+#[derive(Clone, Debug)]
+pub struct HostInfo {
+    pub name: String,
+    pub addr: String,
+    pub link: LinkState,
+    pub rtt: Option<Duration>,
+}
+
+/// Everything that can change the state.
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick,
+    Link {
+        host: String,
+        status: HostStatus,
+    },
+    RunEvent {
+        id: u64,
+        event: Event,
+    },
+    RunDone {
+        id: u64,
+        outcome: Outcome,
+    },
+    DeployPlanned {
+        app: String,
+        plan: Result<DeployPlan, String>,
+    },
+    History {
+        app: String,
+        generation: u64,
+        hosts: Vec<(String, Result<HostHistory, String>)>,
+    },
+    Status {
+        app: String,
+        hosts: Vec<AppHostStatus>,
+    },
+    Log(LogRecord),
+    Prompt(Prompt),
+    /// The lent shell ended; what to tell the user.
+    ShellDone(String),
+}
+
+pub struct App {
+    pub keymap: Keymap,
+    pub apps: Vec<AppInfo>,
+    pub hosts: Vec<HostInfo>,
+    pub focus: Focus,
+    pub tab: Tab,
+    pub app_sel: usize,
+    pub host_sel: usize,
+    pub deploy: DeployTab,
+    pub logs: LogView,
+    pub history: HistoryView,
+    pub status: StatusTab,
+    pub overlay: Option<Overlay>,
+    /// SSH questions waiting for an answer; the first is shown.
+    pub prompts: Vec<Prompt>,
+    pub toasts: Vec<Toast>,
+    pub size: Rect,
+    pub now: Instant,
+    pub quit: bool,
+    /// (app, host) of a shell the loop should open, handing it the terminal.
+    pub shell_request: Option<(String, String)>,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(apps: Vec<AppInfo>, hosts: Vec<HostInfo>, keymap: Keymap, now: Instant) -> App {
+        App {
+            keymap,
+            apps,
+            hosts,
+            focus: Focus::Apps,
+            tab: Tab::Deploy,
+            app_sel: 0,
+            host_sel: 0,
+            deploy: DeployTab::default(),
+            logs: LogView::default(),
+            history: HistoryView::default(),
+            status: StatusTab::default(),
+            overlay: None,
+            prompts: Vec::new(),
+            toasts: Vec::new(),
+            size: Rect::new(0, 0, 80, 24),
+            now,
+            quit: false,
+            shell_request: None,
+            dirty: true,
+        }
+    }
+
+    /// Effects to run when the console opens: status of every app.
+    pub fn start(&mut self) -> Vec<Effect> {
+        self.load_all_status()
+    }
+
+    fn load_all_status(&self) -> Vec<Effect> {
+        self.apps
+            .iter()
+            .map(|a| Effect::LoadStatus {
+                app: a.name.clone(),
+            })
+            .collect()
+    }
+
+    pub fn selected_app(&self) -> Option<&AppInfo> {
+        self.apps.get(self.app_sel)
+    }
+
+    pub fn toast(&mut self, level: Level, text: impl Into<String>) {
+        self.toasts.push(Toast {
+            text: text.into(),
+            level,
+            until: self.now + TOAST_FOR,
+        });
+        if self.toasts.len() > 3 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// Carry out what a tab asked for; returns its effects.
+    fn apply(&mut self, reply: Reply) -> Vec<Effect> {
+        if let Some((level, text)) = reply.toast {
+            self.toast(level, text);
+        }
+        if let Some(confirm) = reply.confirm {
+            self.overlay = Some(Overlay::Confirm(confirm));
+        }
+        reply.effects
+    }
+
+    /// Fold one message into the state; returns the effects to start.
+    pub fn update(&mut self, msg: Msg, now: Instant) -> Vec<Effect> {
+        self.now = now;
+        let mut fx = Vec::new();
+        match msg {
+            Msg::Tick => {
+                let before = self.toasts.len();
+                self.toasts.retain(|t| t.until > now);
+                // Elapsed counters move while something runs.
+                if before != self.toasts.len() || self.deploy.running() {
+                    self.dirty = true;
+                }
+                return fx;
+            }
+            Msg::Key(k) => fx = self.on_key(k),
+            Msg::Mouse(m) => fx = self.on_mouse(m),
+            Msg::Resize(w, h) => self.size = Rect::new(0, 0, w, h),
+            Msg::Link { host, status } => {
+                if let Some(h) = self.hosts.iter_mut().find(|h| h.name == host) {
+                    h.link = status.state;
+                    h.rtt = status.rtt;
+                }
+            }
+            Msg::RunEvent { id, event } => self.deploy.event(id, event, now),
+            Msg::RunDone { id, outcome } => {
+                if let Some((app, reply)) = self.deploy.done(id, outcome, now) {
+                    fx = self.apply(reply);
+                    if self.history.app == app {
+                        fx.push(self.history.load(app));
+                    }
+                }
+            }
+            Msg::DeployPlanned { app, plan } => {
+                let hosts = self
+                    .apps
+                    .iter()
+                    .find(|a| a.name == app)
+                    .map(|a| a.hosts.clone());
+                let current = self.status.current_versions(&app);
+                let reply = self.deploy.planned(app, plan, hosts, current);
+                fx = self.apply(reply);
+            }
+            Msg::History {
+                app,
+                generation,
+                hosts,
+            } => self.history.loaded(app, generation, hosts),
+            Msg::Status { app, hosts } => self.status.loaded(app, hosts),
+            Msg::Log(r) => {
+                self.logs.push(r);
+                if self.tab != Tab::Logs {
+                    // Not visible: no frame needed.
+                    return fx;
+                }
+            }
+            Msg::Prompt(p) => self.prompts.push(p),
+            Msg::ShellDone(said) => self.toast(Level::Info, &said),
+        }
+        self.dirty = true;
+        fx
+    }
+
+    /// The action the keymap gives a key event.
+    fn action_of(&self, k: &KeyEvent) -> Option<Action> {
+        key_of(k).and_then(|key| self.keymap.action(key))
+    }
+
+    /// Modal layers take keys first, with their own few keys; everything else goes
+    /// through the keymap to a named action.
+    fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        if k.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if !self.prompts.is_empty() {
+            overlay::prompt_key(&mut self.prompts, &k);
+            return Vec::new();
+        }
+        if let Some(overlay) = self.overlay.take() {
+            let action = self.action_of(&k);
+            return match overlay.on_key(&k, action) {
+                OverlayKey::Keep(o) => {
+                    self.overlay = Some(o);
+                    Vec::new()
+                }
+                OverlayKey::Close => Vec::new(),
+                OverlayKey::Confirmed(pending) => self.confirmed(pending),
+                OverlayKey::Chosen(target) => self.choose(target),
+            };
+        }
+        if self.logs.editing {
+            self.logs.filter_key(&k);
+            return Vec::new();
+        }
+        match self.action_of(&k) {
+            Some(a) => self.act(a),
+            None => Vec::new(),
+        }
+    }
+
+    /// History follows the selected app while its tab is shown.
+    pub fn history_for_selection(&mut self) -> Option<Effect> {
+        let app = self.selected_app()?.name.clone();
+        (self.tab == Tab::History && self.history.stale_for(&app)).then(|| self.history.load(app))
+    }
+
+    pub fn set_tab(&mut self, tab: Tab) -> Vec<Effect> {
+        self.tab = tab;
+        self.history_for_selection().into_iter().collect()
+    }
+
+    /// Start what a confirmed dialog asked for.
+    pub fn confirmed(&mut self, pending: Pending) -> Vec<Effect> {
+        match pending {
+            Pending::Quit => {
+                self.quit = true;
+                self.deploy.cancel().into_iter().collect()
+            }
+            Pending::Cancel => self.deploy.cancel().into_iter().collect(),
+            Pending::Deploy {
+                app,
+                hosts,
+                version,
+            } => {
+                self.tab = Tab::Deploy;
+                vec![self.deploy.start_deploy(app, hosts, version, self.now)]
+            }
+            Pending::Rollback { app, hosts, to } => {
+                self.tab = Tab::Deploy;
+                vec![self.deploy.start_rollback(app, hosts, to, self.now)]
+            }
+        }
+    }
+
+    /// Run a named action (from a key, the palette or a click).
+    pub fn act(&mut self, action: Action) -> Vec<Effect> {
+        let page = usize::from(self.size.height.saturating_sub(6)).max(1) as isize;
+        match action {
+            Action::Quit => match self.deploy.quit_confirm() {
+                Some(c) => self.overlay = Some(Overlay::Confirm(c)),
+                None => self.quit = true,
+            },
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Action::Palette => {
+                let apps: Vec<String> = self.apps.iter().map(|a| a.name.clone()).collect();
+                let hosts: Vec<String> = self.hosts.iter().map(|h| h.name.clone()).collect();
+                let versions = self.history.rollback_targets();
+                self.overlay = Some(Overlay::Palette(Palette::new(palette::entries(
+                    &apps, &hosts, &versions,
+                ))));
+            }
+            Action::NextPane => self.focus = self.focus.cycle(true),
+            Action::PrevPane => self.focus = self.focus.cycle(false),
+            Action::Up => return self.move_sel(-1),
+            Action::Down => return self.move_sel(1),
+            Action::PageUp => return self.move_sel(-page),
+            Action::PageDown => return self.move_sel(page),
+            Action::Top => return self.move_sel(isize::MIN / 2),
+            Action::Bottom => {
+                if self.focus == Focus::Main && self.tab == Tab::Logs {
+                    self.logs.jump_newest();
+                } else {
+                    return self.move_sel(isize::MAX / 2);
+                }
+            }
+            Action::Select => match (self.focus, self.tab) {
+                (Focus::Main, Tab::History) => return self.ask_rollback_selected(),
+                (Focus::Apps, _) => self.focus = Focus::Main,
+                _ => {}
+            },
+            Action::Back => {
+                if !self.logs.filter.is_empty() {
+                    self.logs.filter.clear();
+                } else if self.focus == Focus::Main {
+                    self.focus = Focus::Apps;
+                }
+            }
+            Action::NextTab => return self.set_tab(self.tab.cycle(true)),
+            Action::PrevTab => return self.set_tab(self.tab.cycle(false)),
+            Action::TabDeploy => return self.set_tab(Tab::Deploy),
+            Action::TabLogs => return self.set_tab(Tab::Logs),
+            Action::TabHistory => return self.set_tab(Tab::History),
+            Action::TabStatus => return self.set_tab(Tab::Status),
+            Action::Deploy => return self.ask_deploy(),
+            Action::Rollback => {
+                return if self.tab == Tab::History && self.history.selected_release().is_some() {
+                    self.ask_rollback_selected()
+                } else {
+                    self.ask_rollback_previous()
+                };
+            }
+            Action::Cancel => {
+                let reply = self.deploy.ask_cancel();
+                return self.apply(reply);
+            }
+            Action::Shell => self.ask_shell(),
+            Action::Refresh => {
+                let mut fx = self.load_all_status();
+                if let Some(app) = self.selected_app().map(|a| a.name.clone()) {
+                    fx.push(self.history.load(app));
+                }
+                self.toast(Level::Info, "refreshing status and history");
+                return fx;
+            }
+            Action::Filter => {
+                self.tab = Tab::Logs;
+                self.focus = Focus::Main;
+                self.logs.editing = true;
+            }
+            Action::Follow | Action::Wrap | Action::Timestamps | Action::Priority => {
+                self.logs.act(action);
+            }
+        }
+        Vec::new()
+    }
+
+    /// Up, Down, the page keys, Top and Bottom: in the side panels the selection,
+    /// in the main panel whatever the tab moves.
+    fn move_sel(&mut self, delta: isize) -> Vec<Effect> {
+        match self.focus {
+            Focus::Apps => {
+                let before = self.app_sel;
+                self.app_sel = step(self.app_sel, delta, self.apps.len());
+                if before != self.app_sel {
+                    return self.history_for_selection().into_iter().collect();
+                }
+            }
+            Focus::Hosts => self.host_sel = step(self.host_sel, delta, self.hosts.len()),
+            Focus::Main => match self.tab {
+                Tab::History => self.history.move_by(delta),
+                Tab::Logs => self.logs.scroll_by(delta),
+                Tab::Deploy => self.deploy.scroll_by(delta),
+                Tab::Status => self.status.scroll_by(delta),
+            },
+        }
+        Vec::new()
+    }
+
+    fn ask_deploy(&mut self) -> Vec<Effect> {
+        if let Some(busy) = self.deploy.busy() {
+            return self.apply(busy);
+        }
+        let Some(app) = self.selected_app().map(|a| a.name.clone()) else {
+            self.toast(Level::Error, "no app selected");
+            return Vec::new();
+        };
+        let current = self
+            .status
+            .current_versions(&app)
+            .into_iter()
+            .filter_map(|(_, v)| v)
+            .collect();
+        let reply = self.deploy.plan(app, current);
+        self.apply(reply)
+    }
+
+    fn ask_rollback_selected(&mut self) -> Vec<Effect> {
+        let reply = match self.deploy.busy() {
+            Some(busy) => busy,
+            None => self.history.ask_rollback(),
+        };
+        self.apply(reply)
+    }
+
+    fn ask_rollback_previous(&mut self) -> Vec<Effect> {
+        let reply = match (self.deploy.busy(), self.selected_app()) {
+            (Some(busy), _) => busy,
+            (None, Some(app)) => {
+                Reply::confirm(DeployTab::rollback_previous(&app.name, &app.hosts))
+            }
+            (None, None) => Reply::default(),
+        };
+        self.apply(reply)
+    }
+
+    /// `s`: a shell on the selected host if the app runs there, else on its first.
+    fn ask_shell(&mut self) {
+        let Some(app) = self.selected_app().cloned() else {
+            self.toast(Level::Error, "no app selected");
+            return;
+        };
+        let selected = self.hosts.get(self.host_sel).map(|h| h.name.clone());
+        let host = selected
+            .filter(|h| self.focus == Focus::Hosts && app.hosts.contains(h))
+            .or_else(|| app.hosts.first().cloned());
+        match host {
+            Some(h) => self.shell_request = Some((app.name, h)),
+            None => self.toast(Level::Error, "the app has no hosts"),
+        }
+    }
+
+    /// Choose a palette entry.
+    pub fn choose(&mut self, target: Target) -> Vec<Effect> {
+        match target {
+            Target::Action(a) => self.act(a),
+            Target::App(name) => {
+                if let Some(i) = self.apps.iter().position(|a| a.name == name) {
+                    self.app_sel = i;
+                    self.focus = Focus::Apps;
+                }
+                self.history_for_selection().into_iter().collect()
+            }
+            Target::Host(name) => {
+                if let Some(i) = self.hosts.iter().position(|h| h.name == name) {
+                    self.host_sel = i;
+                    self.focus = Focus::Hosts;
+                }
+                Vec::new()
+            }
+            Target::Version { host, version } => {
+                if self.history.select_version(&host, &version) {
+                    self.tab = Tab::History;
+                    self.focus = Focus::Main;
+                    return self.ask_rollback_selected();
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Click to focus a panel or select a row or tab; the wheel scrolls what is
+    /// under the pointer.
+    fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        if self.overlay.is_some() || !self.prompts.is_empty() {
+            return Vec::new();
+        }
+        let areas = Areas::new(self.size, self.hosts.len());
+        let (col, row) = (m.column, m.row);
+        let inside = |r: Rect| r.contains(Position::new(col, row));
+        let target = if inside(areas.apps) {
+            Focus::Apps
+        } else if inside(areas.hosts) {
+            Focus::Hosts
+        } else if inside(areas.main) || inside(areas.tabs) {
+            Focus::Main
+        } else {
+            return Vec::new();
+        };
+        match m.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let before = self.focus;
+                self.focus = target;
+                let fx = self.act(if m.kind == MouseEventKind::ScrollUp {
+                    Action::Up
+                } else {
+                    Action::Down
+                });
+                if target != Focus::Main {
+                    self.focus = before;
+                }
+                fx
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = target;
+                if inside(areas.tabs) {
+                    return match areas.tab_at(col) {
+                        Some(tab) => self.set_tab(tab),
+                        None => Vec::new(),
+                    };
+                }
+                match target {
+                    Focus::Apps => {
+                        let mut y = areas.apps.y + 1;
+                        for (i, a) in self.apps.iter().enumerate() {
+                            let h = 1 + a.hosts.len() as u16;
+                            if row >= y && row < y + h {
+                                if self.app_sel != i {
+                                    self.app_sel = i;
+                                    return self.history_for_selection().into_iter().collect();
+                                }
+                                break;
+                            }
+                            y += h;
+                        }
+                    }
+                    Focus::Hosts => {
+                        let i = usize::from(row.saturating_sub(areas.hosts.y + 1));
+                        if i < self.hosts.len() {
+                            self.host_sel = i;
+                        }
+                    }
+                    Focus::Main => {
+                        // Lines start below the block border.
+                        let first = areas.main.y + 1;
+                        if self.tab == Tab::History && row >= first {
+                            let height = usize::from(areas.main.height.saturating_sub(2));
+                            self.history.click(usize::from(row - first), height);
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}

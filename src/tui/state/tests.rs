@@ -1,0 +1,164 @@
+//! Key handling of the console state: keys reach the overlays, the Logs filter
+//! line and, through the keymap, the actions, as the runtime would feed them.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+
+fn app() -> App {
+    App::new(
+        vec![
+            AppInfo {
+                name: "hello".into(),
+                hosts: vec!["h1".into(), "h2".into()],
+            },
+            AppInfo {
+                name: "pyhello".into(),
+                hosts: vec!["h1".into()],
+            },
+        ],
+        vec![HostInfo {
+            name: "h1".into(),
+            addr: "10.0.0.1".into(),
+            link: crate::ssh::LinkState::Idle,
+            rtt: None,
+        }],
+        Keymap::default(),
+        Instant::now(),
+    )
+}
+
+fn key(app: &mut App, c: KeyCode) -> Vec<Effect> {
+    app.update(
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)),
+        Instant::now(),
+    )
+}
+
+#[test]
+fn vim_keys_and_arrows_move_the_same_selection() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('j'));
+    assert_eq!(a.app_sel, 1);
+    key(&mut a, KeyCode::Up);
+    assert_eq!(a.app_sel, 0);
+    key(&mut a, KeyCode::Up);
+    assert_eq!(a.app_sel, 0);
+}
+
+#[test]
+fn deploy_plans_then_confirms_then_starts() {
+    let mut a = app();
+    let fx = key(&mut a, KeyCode::Char('d'));
+    assert!(matches!(&fx[..], [Effect::PlanDeploy { app, .. }] if app == "hello"));
+    let now = Instant::now();
+    a.update(
+        Msg::DeployPlanned {
+            app: "hello".into(),
+            plan: Ok(DeployPlan {
+                version: "v2".into(),
+                commits: vec!["abc fix".into()],
+            }),
+        },
+        now,
+    );
+    let Some(Overlay::Confirm(c)) = &a.overlay else {
+        panic!("no confirm")
+    };
+    assert!(matches!(&c.pending, Pending::Deploy { version, .. } if version == "v2"));
+    // `n` backs out without starting anything.
+    assert!(key(&mut a, KeyCode::Char('n')).is_empty());
+    assert!(a.overlay.is_none() && a.deploy.run.is_none());
+}
+
+#[test]
+fn confirming_a_deploy_switches_to_the_deploy_tab() {
+    let mut a = app();
+    a.tab = Tab::Logs;
+    a.overlay = Some(Overlay::Confirm(Confirm {
+        title: String::new(),
+        lines: vec![],
+        pending: Pending::Deploy {
+            app: "hello".into(),
+            hosts: vec!["h1".into()],
+            version: "v2".into(),
+        },
+    }));
+    let fx = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&fx[..], [Effect::Deploy { req, .. }] if req.version.as_deref() == Some("v2"))
+    );
+    assert_eq!(a.tab, Tab::Deploy);
+    assert!(a.deploy.run.as_ref().is_some_and(|r| r.running()));
+    // Quitting now asks first.
+    key(&mut a, KeyCode::Char('q'));
+    assert!(!a.quit);
+    let fx = key(&mut a, KeyCode::Char('y'));
+    assert!(a.quit);
+    assert!(matches!(&fx[..], [Effect::Cancel { .. }]));
+}
+
+#[test]
+fn filter_line_takes_typing_and_esc_clears_it() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('/'));
+    assert_eq!(a.tab, Tab::Logs);
+    key(&mut a, KeyCode::Char('q'));
+    assert!(!a.quit, "q is text while the filter is typed");
+    assert_eq!(a.logs.filter, "q");
+    key(&mut a, KeyCode::Esc);
+    assert!(a.logs.filter.is_empty() && !a.logs.editing);
+}
+
+#[test]
+fn s_asks_the_loop_for_a_shell_on_the_apps_first_host() {
+    let mut a = app();
+    assert!(key(&mut a, KeyCode::Char('s')).is_empty());
+    assert_eq!(a.shell_request, Some(("hello".into(), "h1".into())));
+}
+
+#[test]
+fn palette_runs_the_chosen_action() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char(':'));
+    for c in "tab_hist".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    let fx = key(&mut a, KeyCode::Enter);
+    assert_eq!(a.tab, Tab::History);
+    assert!(matches!(&fx[..], [Effect::LoadHistory { app, .. }] if app == "hello"));
+}
+
+#[test]
+fn host_key_prompt_answers_through_its_channel() {
+    let mut a = app();
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    a.prompts.push(Prompt::HostKey {
+        host: "h1".into(),
+        addr: "10.0.0.1:22".into(),
+        fingerprint: "SHA256:x".into(),
+        reply: tx,
+    });
+    key(&mut a, KeyCode::Char('d'));
+    assert!(rx.try_recv().is_err(), "other keys do not answer");
+    key(&mut a, KeyCode::Char('y'));
+    assert_eq!(rx.try_recv(), Ok(true));
+    assert!(a.prompts.is_empty());
+}
+
+#[test]
+fn remapped_keys_run_their_action() {
+    let mut o = std::collections::BTreeMap::new();
+    o.insert("quit".to_string(), vec!["ctrl-q".to_string()]);
+    let mut a = app();
+    a.keymap = Keymap::with_overrides(&o).unwrap();
+    key(&mut a, KeyCode::Char('q'));
+    assert!(!a.quit);
+    a.update(
+        Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+        Instant::now(),
+    );
+    assert!(a.quit);
+}
