@@ -145,7 +145,10 @@ fn start() -> Result<Testbed, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let state = root.join("target/testbed");
+    // Another checkout on this machine may share the running hosts (scripts/testbed).
+    let state = std::env::var_os("RAIJIN_TESTBED_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/testbed"));
     Ok(Testbed { root, state })
 }
 
