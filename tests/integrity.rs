@@ -632,14 +632,13 @@ fn a_revert_puts_back_the_previous_releases_own_units() {
         .unwrap_or_default()
         .to_string();
     assert!(err.contains("r1 is serving again"), "{err}");
+    // r1's own units: its web process in slot a and no worker; r2's slot b stopped.
     let units = tb.ssh(
         "h2",
-        "ls /etc/systemd/system | grep '^tunits-' ; cat /var/lib/raijin/tunits/units; systemctl is-active tunits-worker.service || true",
+        "ls /etc/systemd/system | grep '^tunits-' | grep -v '^tunits-web@' ; cat /var/lib/raijin/tunits/units; \
+         systemctl is-active tunits-worker.service tunits-web@a1.service tunits-web@b1.service || true",
     );
-    assert_eq!(
-        units, "tunits-web.service\ntunits-web.service\ninactive\n",
-        "{units}"
-    );
+    assert_eq!(units, "inactive\nactive\ninactive\n", "{units}");
     assert_eq!(curl(tb, "h2", "tunits.test", "/version"), "r1\n");
 }
 

@@ -147,7 +147,7 @@ fn logs_merge_three_hosts_in_time_order_history_then_follow() {
         .map(|r| r["time_us"].as_u64().unwrap())
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
-    assert!(recs.iter().all(|r| r["unit"] == "tlogs-web.service"));
+    assert!(recs.iter().all(|r| r["unit"] == "tlogs-web@a1.service"));
 
     // Piped human output: time, host, process, message; regex filter.
     let out = run(
@@ -157,13 +157,13 @@ fn logs_merge_three_hosts_in_time_order_history_then_follow() {
     let text = stdout(&out);
     println!("{text}");
     for line in text.lines() {
-        assert!(line.contains(" web: tick "), "{line}");
+        assert!(line.contains(" web@a1: tick "), "{line}");
         assert!(!line.contains('\x1b'), "colors when piped: {line:?}");
         let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
         assert_eq!(n % 2, 0, "{line}");
     }
     for h in hosts {
-        assert!(text.contains(&format!(" {h} web: tick ")), "{text}");
+        assert!(text.contains(&format!(" {h} web@a1: tick ")), "{text}");
     }
 
     // Follow: at least 300 new lines from the three hosts.

@@ -120,16 +120,24 @@ fn install_app(app: &AppConfig, env: &str) -> String {
             l.state_dir()
         ),
         format!("ln -sfn releases/v1 {}", l.current_link()),
+        format!("ln -sfn releases/v1 {}", l.slot_link("a")),
         write_file(&format!("{}/env", l.meta_dir("v1")), env, "0640"),
         format!("chown root:{user} {}/env", l.meta_dir("v1")),
     ]
     .join(" && ")
 }
 
+/// The app's rendered units: those that run in place, and slot `a` of its web process.
+fn all_units(app: &AppConfig, l: &Layout) -> Vec<raijin::remote::UnitFile> {
+    let mut units = render_units(app, l);
+    units.extend(raijin::remote::units::render_slot_units(app, l, "a"));
+    units
+}
+
 /// Writes the app's rendered units into the unit directory.
 fn install_units(app: &AppConfig) -> String {
     let l = Layout::new(&app.name);
-    render_units(app, &l)
+    all_units(app, &l)
         .iter()
         .map(|u| write_file(&l.unit_path(&u.name), &u.contents, "0644"))
         .collect::<Vec<_>>()
@@ -304,11 +312,7 @@ timer = "*-*-* 04:00:00"
     );
     let files: Vec<String> = [(&bin_app, &bin_layout), (&py_app, &py_layout)]
         .iter()
-        .flat_map(|(app, l)| {
-            render_units(app, l)
-                .into_iter()
-                .map(|u| l.unit_path(&u.name))
-        })
+        .flat_map(|(app, l)| all_units(app, l).into_iter().map(|u| l.unit_path(&u.name)))
         .collect();
     let verify = run(
         tb,
@@ -321,14 +325,15 @@ timer = "*-*-* 04:00:00"
 
     let mut to_start = unit_instances(&bin_app);
     to_start.extend(unit_instances(&py_app));
+    to_start.extend(raijin::remote::slots::instances(&bin_app, "a"));
     assert_eq!(
         to_start,
         [
-            format!("{bin}-web.service"),
             format!("{bin}-worker@1.service"),
             format!("{bin}-worker@2.service"),
             format!("{py}-job.timer"),
             format!("{py}-web.service"),
+            format!("{bin}-web@a1.service"),
         ]
     );
     run(tb, &format!("systemctl start {}", to_start.join(" ")));
@@ -364,7 +369,7 @@ timer = "*-*-* 04:00:00"
     let environ = run(
         tb,
         &format!(
-            "tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value {bin}-web.service)/environ"
+            "tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value {bin}-web@a1.service)/environ"
         ),
     );
     assert!(
@@ -386,7 +391,7 @@ timer = "*-*-* 04:00:00"
     // The sandbox: at most 1.5 for every kind of service.
     let mut scores = Vec::new();
     for unit in [
-        format!("{bin}-web.service"),
+        format!("{bin}-web@a1.service"),
         format!("{bin}-worker@1.service"),
         format!("{py}-web.service"),
         format!("{py}-job.service"),
@@ -404,7 +409,7 @@ timer = "*-*-* 04:00:00"
 
     // The rendered site in a Caddy of its own (the host's Caddy stays untouched), on
     // another port, reached from this machine.
-    let site = render_site(&bin_app, &bin_layout, None, false).expect("a site");
+    let site = render_site(&bin_app, &bin_layout, &[]).expect("a site");
     let caddyfile = format!("{{\n\tadmin off\n}}\nimport {run_dir}/site.caddy\n");
     run(
         tb,

@@ -70,6 +70,7 @@ fn app(t0: Instant) -> App {
     let status = |h: &str, v: &str| HostStatus {
         host: h.into(),
         current: Some(v.into()),
+        slots: vec![],
         units: vec![UnitState {
             unit: "hello-web.service".into(),
             active: "active".into(),

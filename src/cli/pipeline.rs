@@ -472,6 +472,18 @@ pub async fn status(engine: &Engine, args: StatusArgs) -> ExitCode {
                     h.host,
                     h.current.as_deref().unwrap_or("(not deployed)")
                 );
+                for sl in &h.slots {
+                    println!(
+                        "      slot {}: {}{}",
+                        sl.slot,
+                        sl.release,
+                        if sl.serving {
+                            " (serving)"
+                        } else {
+                            " (standby)"
+                        }
+                    );
+                }
                 for u in &h.units {
                     println!(
                         "      {:<32} {}/{} since {}",

@@ -19,6 +19,8 @@ pub const DEFAULT_REPLICAS: u32 = 1;
 pub const DEFAULT_HEALTH_PATH: &str = "/";
 /// How long a new release may take to become healthy by default.
 pub const DEFAULT_HEALTH_TIMEOUT_SECS: u64 = 60;
+/// How long an old release drains after the switch by default.
+pub const DEFAULT_DRAIN_SECS: u64 = 30;
 pub const DEFAULT_SECRETS_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_THEME: &str = "dark";
 
@@ -164,6 +166,43 @@ impl fmt::Display for AppKind {
     }
 }
 
+/// `[apps.NAME.proxy] tls`: how Caddy serves the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsMode {
+    /// Caddy's automatic certificates (ACME) and its HTTP→HTTPS redirect.
+    Auto,
+    /// Caddy's local certificate authority (private networks, tests); HTTPS too.
+    Internal,
+    /// Plain HTTP.
+    Off,
+}
+
+impl TlsMode {
+    pub const NAMES: [&'static str; 3] = ["auto", "internal", "off"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "auto" => Some(TlsMode::Auto),
+            "internal" => Some(TlsMode::Internal),
+            "off" => Some(TlsMode::Off),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Auto => "auto",
+            TlsMode::Internal => "internal",
+            TlsMode::Off => "off",
+        }
+    }
+
+    /// Whether the site is served over HTTPS.
+    pub fn https(self) -> bool {
+        self != TlsMode::Off
+    }
+}
+
 /// Where a release's version id comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum VersionSource {
@@ -202,6 +241,11 @@ pub struct ProxyConfig {
     pub health_path: String,
     /// How long a new release may take to become healthy (1 to 3600 s).
     pub health_timeout_secs: u64,
+    /// How Caddy serves the site: `auto` by default for a public domain, else `off`.
+    pub tls: TlsMode,
+    /// How long the old release's web process keeps serving requests in flight after
+    /// the switch, before it stops.
+    pub drain_secs: u64,
 }
 
 /// `[apps.NAME.hooks]`: commands run on the hosts at points of a deploy.

@@ -89,6 +89,31 @@ pub(super) fn proxy(
     {
         report(cx, h.at, &h.path, problem);
     }
+    let public = domain
+        .as_ref()
+        .is_some_and(|d| rules::public_domain(d.value));
+    let tls = match p.str("tls") {
+        Some(t) => {
+            let mode = TlsMode::from_name(t.value);
+            if mode == Some(TlsMode::Auto) && !public {
+                cx.error(
+                    t.at,
+                    &t.path,
+                    format!(
+                        "no public certificate authority issues a certificate for `{}`, so `tls = \"auto\"` cannot work",
+                        domain.as_ref().map_or("", |d| d.value)
+                    ),
+                    Some(
+                        "use `tls = \"internal\"` (Caddy's own certificate authority) or `tls = \"off\"` (plain HTTP)"
+                            .to_string(),
+                    ),
+                );
+            }
+            mode.unwrap_or(TlsMode::Off)
+        }
+        None if public => TlsMode::Auto,
+        None => TlsMode::Off,
+    };
     let process = p.str("process");
     let port = p.int("port");
     if kind == Some(AppKind::Static) {
@@ -182,5 +207,10 @@ pub(super) fn proxy(
             .int("health_timeout_secs")
             .and_then(|n| u64::try_from(n.value).ok())
             .unwrap_or(DEFAULT_HEALTH_TIMEOUT_SECS),
+        tls,
+        drain_secs: p
+            .int("drain_secs")
+            .and_then(|n| u64::try_from(n.value).ok())
+            .unwrap_or(DEFAULT_DRAIN_SECS),
     }
 }

@@ -188,6 +188,35 @@ pub(crate) fn check_domain(domain: &str) -> Result<(), Problem> {
     }
 }
 
+/// Whether a public certificate authority can issue a certificate for `domain`: not an
+/// IP address, not `localhost`, not a name without a dot, not a name under a suffix
+/// reserved for private or test use.
+pub fn public_domain(domain: &str) -> bool {
+    let host = match domain.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => h,
+        _ => domain,
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if host.parse::<std::net::IpAddr>().is_ok() || !host.contains('.') {
+        return false;
+    }
+    const PRIVATE: [&str; 9] = [
+        ".localhost",
+        ".test",
+        ".internal",
+        ".local",
+        ".invalid",
+        ".example",
+        ".home.arpa",
+        ".lan",
+        ".localdomain",
+    ];
+    !PRIVATE.iter().any(|s| host.ends_with(s))
+}
+
 /// `proxy.health_path`: an absolute URL path.
 pub(crate) fn check_health_path(path: &str) -> Result<(), Problem> {
     if !path.starts_with('/') {
@@ -337,6 +366,32 @@ mod tests {
         assert_eq!(socket_port("127.0.0.1:8001"), Some(8001));
         assert_eq!(socket_port("[::1]:8002"), Some(8002));
         assert_eq!(socket_port("/run/x.sock"), None);
+    }
+
+    #[test]
+    fn public_domains() {
+        for d in [
+            "example.com",
+            "shop.example.co.uk",
+            "*.example.com",
+            "a.b.io:8443",
+        ] {
+            assert!(public_domain(d), "{d}");
+        }
+        for d in [
+            "localhost",
+            "app.localhost",
+            "10.0.0.1",
+            "[::1]",
+            "::1",
+            "shop.test",
+            "db.internal",
+            "nas.local",
+            "intranet",
+            "x.test:8080",
+        ] {
+            assert!(!public_domain(d), "{d}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! ranges and allowed values, and which are required. Unknown-key detection, type checks,
 //! "did you mean" suggestions and missing-key reports all read these tables.
 
-use super::model::{AppKind, SecretAdapter};
+use super::model::{AppKind, SecretAdapter, TlsMode};
 
 /// What a key's value must look like.
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +208,8 @@ pub(crate) static PROXY: Section = Section {
         field("port", PORT),
         field("health_path", Kind::Str),
         field("health_timeout_secs", Kind::Int { min: 1, max: 3600 }),
+        field("tls", Kind::Enum(&TlsMode::NAMES)),
+        field("drain_secs", Kind::Int { min: 0, max: 3600 }),
     ],
 };
 

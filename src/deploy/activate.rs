@@ -10,15 +10,15 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use anyhow::bail;
 use tokio::sync::mpsc;
 
+use super::http;
 use super::remote::Remote;
 use crate::config::AppConfig;
 use crate::engine::events::{Events, Step};
 use crate::remote::Layout;
-use crate::remote::scripts::activate::{self as script, Params};
+use crate::remote::scripts::activate::{self as script, Params, Word};
 use crate::remote::scripts::inspect::journal_tail;
 use crate::remote::units;
 use crate::ssh::OutputKind;
@@ -65,6 +65,10 @@ struct Seen {
     applied: bool,
     confirmed: bool,
     confirm_deadline: Option<u64>,
+    /// The ports of the slot the new release started in (empty: in place).
+    slot_ports: Vec<u16>,
+    /// The slot already ran the release (a rollback right after a deploy).
+    warm: bool,
     result: Option<Vec<String>>,
 }
 
@@ -91,6 +95,7 @@ pub(crate) async fn activate(
         target: release,
         units_timeout_secs: timeout.as_secs(),
         confirm_secs,
+        drain_secs: app.proxy.as_ref().map_or(0, |p| p.drain_secs),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let start = script::start(layout, &params);
@@ -116,19 +121,91 @@ pub(crate) async fn activate(
                     events.finished(host, Step::Activate, started.elapsed(), None);
                     events.started(host, Step::Health, None);
                 }
-                Some("units-active") if app.proxy.is_some() => {
-                    health = Some(tokio::spawn(check_and_confirm(
-                        r.clone(),
-                        app.clone(),
-                        layout.clone(),
-                        id.clone(),
-                        events.clone(),
-                    )));
+                Some("slot-warm") => seen.warm = true,
+                Some("slot-started") => {
+                    let slot = words.next().unwrap_or_default().to_string();
+                    seen.slot_ports = words.filter_map(|p| p.parse().ok()).collect();
+                    let ports = seen
+                        .slot_ports
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    events.output(
+                        host,
+                        Step::Health,
+                        OutputKind::Stdout,
+                        &if seen.warm {
+                            format!("slot {slot} (ports {ports}) still runs {release}")
+                        } else {
+                            format!(
+                                "starting {release} in slot {slot} (ports {ports}) beside the serving release"
+                            )
+                        },
+                    );
+                }
+                Some("units-active") => {
+                    if let Some(proxy) = &app.proxy {
+                        // Slotted: the new process on its own ports first; in place:
+                        // the site the way users reach it.
+                        let (targets, word) = if seen.slot_ports.is_empty() {
+                            (vec![http::Target::via_caddy(proxy)], Word::Healthy)
+                        } else {
+                            let t = seen
+                                .slot_ports
+                                .iter()
+                                .map(|p| http::Target::direct(*p, proxy))
+                                .collect();
+                            (t, Word::Slot)
+                        };
+                        health = Some(tokio::spawn(check_and_confirm(
+                            r.clone(),
+                            app.clone(),
+                            layout.clone(),
+                            id.clone(),
+                            targets,
+                            word,
+                            started,
+                            events.clone(),
+                        )));
+                    }
+                }
+                Some("switched") => {
+                    if let Some(proxy) = &app.proxy {
+                        events.output(
+                            host,
+                            Step::Health,
+                            OutputKind::Stdout,
+                            &format!("traffic moved to slot {}", words.next().unwrap_or_default()),
+                        );
+                        health = Some(tokio::spawn(check_and_confirm(
+                            r.clone(),
+                            app.clone(),
+                            layout.clone(),
+                            id.clone(),
+                            vec![http::Target::via_caddy(proxy)],
+                            Word::Healthy,
+                            started,
+                            events.clone(),
+                        )));
+                    }
+                }
+                Some("draining") => {
+                    let slot = words.next().unwrap_or_default();
+                    let secs = words.next().unwrap_or("0");
+                    if slot != "none" || secs != "0" {
+                        events.output(
+                            host,
+                            Step::Health,
+                            OutputKind::Stdout,
+                            &format!("the previous release drains for {secs} s, then stops"),
+                        );
+                    }
                 }
                 Some("await-confirm") => {
                     seen.confirm_deadline = words.next().and_then(|e| e.parse().ok());
                 }
-                Some("confirmed") => seen.confirmed = true,
+                Some("confirmed") if words.next() != Some("slot") => seen.confirmed = true,
                 Some("revert") => {
                     if let Some(p) = words.next() {
                         events.output(
@@ -220,7 +297,7 @@ pub(crate) async fn activate(
 }
 
 /// After a lost link: ask for the outcome (each try reconnects) until the host's own
-/// bounds plus a grace have passed.
+/// budget for the release to become healthy plus a grace has passed.
 async fn recover(
     r: &Remote,
     layout: &Layout,
@@ -228,8 +305,7 @@ async fn recover(
     started: Instant,
     p: &Params<'_>,
 ) -> Option<Outcome> {
-    let bound =
-        Duration::from_secs(p.units_timeout_secs + p.confirm_secs.unwrap_or(0)) + OUTCOME_GRACE;
+    let bound = Duration::from_secs(p.confirm_secs.unwrap_or(p.units_timeout_secs)) + OUTCOME_GRACE;
     let script = script::outcome(layout, id);
     while let Some(left) = bound.checked_sub(started.elapsed()) {
         let attempt = r.script("reading the activation's outcome", &script);
@@ -287,25 +363,59 @@ fn gave_up(r: &Remote, release: &str, seen: &Seen, p: &Params<'_>, proxied: bool
     )
 }
 
-/// The HTTP health check through Caddy, then the host's confirmation or rejection.
-async fn check_and_confirm(r: Remote, app: AppConfig, layout: Layout, id: String, events: Events) {
-    let Some(proxy) = &app.proxy else {
-        return;
-    };
-    let deadline = Instant::now() + health_timeout(&app);
-    let last = loop {
-        let last = match http_get(&r, &proxy.domain, &proxy.health_path).await {
-            Ok(code) if (200..300).contains(&code) => break None,
-            Ok(code) => format!("HTTP {code} on {}{}", proxy.domain, proxy.health_path),
-            Err(e) => format!("{e:#}"),
+/// An HTTP health check of every target until all answer 2xx or the health timeout
+/// (counted from the activation's start) passes, then the host's confirmation (`word`)
+/// or rejection. While it waits it says so every few seconds ("waiting for health
+/// (12 s of 60)").
+#[allow(clippy::too_many_arguments)]
+async fn check_and_confirm(
+    r: Remote,
+    app: AppConfig,
+    layout: Layout,
+    id: String,
+    targets: Vec<http::Target>,
+    word: Word,
+    started: Instant,
+    events: Events,
+) {
+    let timeout = health_timeout(&app);
+    let mut told = Duration::ZERO;
+    let last = 'check: loop {
+        let mut failing = None;
+        for target in &targets {
+            match http::get(&r, target).await {
+                Ok(code) if (200..300).contains(&code) => {}
+                Ok(code) => failing = Some(format!("HTTP {code} on {}", target.describe())),
+                Err(e) => failing = Some(format!("{} ({e:#})", target.describe())),
+            }
+            if failing.is_some() {
+                break;
+            }
+        }
+        let Some(last) = failing else {
+            break 'check None;
         };
-        if Instant::now() > deadline {
+        let waited = started.elapsed();
+        if waited > timeout {
             break Some(last);
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        if waited >= told + Duration::from_secs(5) {
+            told = waited;
+            events.output(
+                Some(&r.host),
+                Step::Health,
+                OutputKind::Stdout,
+                &format!(
+                    "waiting for health ({} s of {})",
+                    waited.as_secs(),
+                    timeout.as_secs()
+                ),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
     };
     let script = match &last {
-        None => script::confirm(&layout, &id),
+        None => script::confirm(&layout, &id, word),
         Some(reason) => script::reject(&layout, &id, &format!("health check failed: {reason}")),
     };
     if let Err(e) = r.script("answering the health gate", &script).await {
@@ -346,39 +456,6 @@ async fn journal(r: &Remote, unit: &str) -> Vec<String> {
         Ok(o) => o.stdout_str().lines().map(String::from).collect(),
         Err(_) => Vec::new(),
     }
-}
-
-/// GET through Caddy on the host (port 80, the site's Host header), over a
-/// direct-tcpip channel of the host's SSH connection. Returns the status code.
-async fn http_get(r: &Remote, domain: &str, path: &str) -> anyhow::Result<u16> {
-    let mut stream = r.session.open_tcp("127.0.0.1", 80).await?;
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {domain}\r\nUser-Agent: raijin\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(req.as_bytes()).await?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !buf.contains(&b'\n') {
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
-            .await
-            .context("no HTTP answer within 10 s")??;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let line = String::from_utf8_lossy(&buf);
-    let code = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok())
-        .with_context(|| {
-            format!(
-                "not an HTTP answer: {:?}",
-                line.lines().next().unwrap_or("")
-            )
-        })?;
-    Ok(code)
 }
 
 #[cfg(test)]

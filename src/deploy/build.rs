@@ -13,7 +13,7 @@ use super::plan::Version;
 use crate::bundle::{self, Bundle};
 use crate::config::AppConfig;
 use crate::engine::events::{Events, Step};
-use crate::remote::{Layout, caddy, units};
+use crate::remote::{Layout, caddy, slots, units};
 use crate::ssh::OutputKind;
 
 /// Everything rendered once per deploy and shipped to every host.
@@ -28,10 +28,23 @@ pub(crate) struct Rendered {
     pub chunks: Vec<String>,
     pub units: Vec<(String, String)>,
     pub instances: Vec<String>,
+    /// The Caddy site when nothing runs in slots (static apps, in-place upstreams).
     pub site: Option<String>,
+    /// For an app whose web process runs in slots: what each slot (`a`, `b`) installs.
+    pub slots: Vec<SlotFiles>,
     pub env: String,
     /// The content digest of everything but the environment.
     pub public: [u8; 32],
+}
+
+/// What a release installs to run its web process in one slot.
+pub(crate) struct SlotFiles {
+    pub slot: &'static str,
+    pub units: Vec<(String, String)>,
+    pub instances: Vec<String>,
+    pub ports: Vec<u16>,
+    /// The site that sends the traffic to this slot's ports.
+    pub site: String,
 }
 
 /// Run the build command locally, streaming its output.
@@ -113,13 +126,45 @@ pub(crate) async fn render(
         .map(|u| (u.name, u.contents))
         .collect();
     let instances = units::unit_instances(app);
-    let site = app
-        .proxy
-        .as_ref()
-        .and_then(|p| caddy::render_site(app, layout, p.port, false));
+    let slots: Vec<SlotFiles> = if slots::process(app).is_some() {
+        slots::SLOTS
+            .iter()
+            .map(|&slot| {
+                let ports = slots::ports(app, slot);
+                SlotFiles {
+                    slot,
+                    units: units::render_slot_units(app, layout, slot)
+                        .into_iter()
+                        .map(|u| (u.name, u.contents))
+                        .collect(),
+                    instances: slots::instances(app, slot),
+                    site: caddy::render_site(app, layout, &ports).unwrap_or_default(),
+                    ports,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let site = if slots.is_empty() {
+        app.proxy
+            .as_ref()
+            .and_then(|_| caddy::render_site(app, layout, &[]))
+    } else {
+        None
+    };
+    let slot_units: Vec<(String, String)> = slots
+        .iter()
+        .flat_map(|s| {
+            s.units.iter().cloned().chain(std::iter::once((
+                format!("site.{}.caddy", s.slot),
+                s.site.clone(),
+            )))
+        })
+        .collect();
     let public = identity::public_digest(&Content {
         manifest: &bundle.manifest,
-        units: &units,
+        units: &[units.as_slice(), slot_units.as_slice()].concat(),
         instances: &instances,
         site: site.as_deref(),
         hooks: &app.hooks,
@@ -146,6 +191,7 @@ pub(crate) async fn render(
         units,
         instances,
         site,
+        slots,
         env,
         public,
     })

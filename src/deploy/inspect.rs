@@ -123,10 +123,22 @@ pub struct UnitState {
     pub since: String,
 }
 
+/// One slot of the app's web process on a host.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SlotState {
+    pub slot: String,
+    /// The release the slot runs (or ran, when it has stopped after draining).
+    pub release: String,
+    /// Whether Caddy sends the traffic to it.
+    pub serving: bool,
+}
+
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct HostStatus {
     pub host: String,
     pub current: Option<String>,
+    /// The slots of the web process (none when it restarts in place).
+    pub slots: Vec<SlotState>,
     pub units: Vec<UnitState>,
     /// Files on the host that differ from what the current release installed.
     pub drift: Vec<String>,
@@ -143,6 +155,11 @@ pub fn parse_status(host: &str, text: &str) -> HostStatus {
         match parts.as_slice() {
             ["current", v] => s.current = Some(v.to_string()).filter(|v| !v.is_empty()),
             ["drift", what] => s.drift.push(what.to_string()),
+            ["slot", slot, release, role] => s.slots.push(SlotState {
+                slot: slot.to_string(),
+                release: release.to_string(),
+                serving: *role == "serving",
+            }),
             ["unit", unit, active, sub, since] => s.units.push(UnitState {
                 unit: unit.to_string(),
                 active: active.to_string(),
@@ -198,10 +215,18 @@ mod tests {
     fn status_lines() {
         let s = parse_status(
             "h1",
-            "current\tv3\ndrift\tunit a-web.service differs from the release\nunit\ta-web.service\tactive\trunning\tMon 2026-11-23 02:00:00 UTC\n",
+            "current\tv3\ndrift\tunit a-web.service differs from the release\nslot\tb\tv3\tserving\nunit\ta-web.service\tactive\trunning\tMon 2026-11-23 02:00:00 UTC\n",
         );
         assert_eq!(s.current.as_deref(), Some("v3"));
         assert_eq!(s.drift.len(), 1);
         assert_eq!(s.units[0].active, "active");
+        assert_eq!(
+            s.slots,
+            [SlotState {
+                slot: "b".into(),
+                release: "v3".into(),
+                serving: true
+            }]
+        );
     }
 }

@@ -11,6 +11,7 @@
 pub mod activate;
 pub mod build;
 pub mod finish;
+pub mod http;
 pub mod identity;
 pub mod inspect;
 pub mod install;
@@ -267,7 +268,8 @@ pub async fn deploy(
 
     let remotes = remotes(engine, &hosts)?;
     let info = LockInfo::new(&by, &version.id, "deploy");
-    let instances = units::unit_instances(&app);
+    // Recorded for the releases a migration of a legacy host brings over.
+    let instances = units::legacy_instances(&app);
     lock::lock_all(
         &remotes,
         &layout,

@@ -203,6 +203,17 @@ async fn push_inner(
                 units: &rendered.units,
                 site: rendered.site.as_deref(),
                 instances: &rendered.instances,
+                slots: rendered
+                    .slots
+                    .iter()
+                    .map(|s| scripts::SlotFiles {
+                        slot: s.slot,
+                        units: &s.units,
+                        instances: &s.instances,
+                        ports: &s.ports,
+                        site: &s.site,
+                    })
+                    .collect(),
                 content: &content,
                 env: &rendered.env,
                 meta_json: &meta,

@@ -72,7 +72,8 @@ pub async fn rollback(
     let remotes = super::remotes(engine, &hosts)?;
     let by = plan::deployer();
     let info = lock::LockInfo::new(&by, req.to.as_deref().unwrap_or("previous"), "rollback");
-    let instances = units::unit_instances(&app);
+    // Recorded for the releases a migration of a legacy host brings over.
+    let instances = units::legacy_instances(&app);
     lock::lock_all(
         &remotes,
         &layout,

@@ -12,14 +12,16 @@
 //!   Caddy runs as its own user: the app's state directory, the release and the files
 //!   must be readable (directories searchable) by it.
 //!
-//! Without TLS the address is `http://DOMAIN`, which keeps Caddy's automatic HTTPS
-//! (ACME, which needs the internet) off for the site. Output is deterministic and
-//! indented with tabs, as `caddy fmt` wants.
+//! `proxy.tls` picks the address: the bare domain (Caddy's automatic HTTPS: ACME
+//! certificates and the HTTP→HTTPS redirect; the default for a public domain), the
+//! same with `tls internal` (Caddy's local certificate authority), or `http://DOMAIN`
+//! (plain HTTP; the default for an IP, `localhost` and private or test names). Output
+//! is deterministic and indented with tabs, as `caddy fmt` wants.
 
 use std::fmt::Write as _;
 
 use super::layout::{CADDY_SITES_DIR, Layout};
-use crate::config::{AppConfig, AppKind};
+use crate::config::{AppConfig, AppKind, TlsMode};
 
 /// How long Caddy keeps retrying an upstream that refuses connections.
 pub const LB_TRY_DURATION: &str = "5s";
@@ -32,16 +34,13 @@ pub fn caddy_main_config_snippet() -> String {
 }
 
 /// The site file of `app` (to be written at [`Layout::caddy_site_path`]), or `None`
-/// when the app has no `[proxy]` (or, impossible after validation, a non-static app
-/// has no port). `upstream_port` overrides `proxy.port`, for a release started beside
-/// the old one on another port; static apps ignore it. With `tls` the bare domain is
-/// the address and Caddy manages its certificate.
-pub fn render_site(
-    app: &AppConfig,
-    layout: &Layout,
-    upstream_port: Option<u16>,
-    tls: bool,
-) -> Option<String> {
+/// when the app has no `[proxy]`. Binary and python apps proxy to `upstreams` (ports on
+/// 127.0.0.1; empty means the proxy's `port`), several of them balanced; static apps
+/// serve the current release's files. The address follows `proxy.tls`: the bare domain
+/// (Caddy's automatic HTTPS and its HTTP→HTTPS redirect) for `auto`, the same with
+/// `tls internal` (Caddy's local certificate authority) for `internal`, and
+/// `http://DOMAIN` for `off`.
+pub fn render_site(app: &AppConfig, layout: &Layout, upstreams: &[u16]) -> Option<String> {
     let proxy = app.proxy.as_ref()?;
     let mut s = String::new();
     let _ = writeln!(
@@ -49,12 +48,15 @@ pub fn render_site(
         "# Managed by raijin: app {}. Changes are overwritten on deploy.",
         app.name
     );
-    let address = if tls {
+    let address = if proxy.tls.https() {
         proxy.domain.clone()
     } else {
         format!("http://{}", proxy.domain)
     };
     let _ = writeln!(s, "{address} {{");
+    if proxy.tls == TlsMode::Internal {
+        s.push_str("\ttls internal\n");
+    }
     match app.kind {
         AppKind::Static => {
             let _ = writeln!(s, "\troot * {}", layout.current_site_dir());
@@ -62,8 +64,16 @@ pub fn render_site(
             s.push_str("\tfile_server\n");
         }
         AppKind::Binary | AppKind::Python => {
-            let port = upstream_port.or(proxy.port)?;
-            let _ = writeln!(s, "\treverse_proxy 127.0.0.1:{port} {{");
+            let ports: Vec<u16> = if upstreams.is_empty() {
+                proxy.port.into_iter().collect()
+            } else {
+                upstreams.to_vec()
+            };
+            if ports.is_empty() {
+                return None;
+            }
+            let to: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+            let _ = writeln!(s, "\treverse_proxy {} {{", to.join(" "));
             let _ = writeln!(s, "\t\tlb_try_duration {LB_TRY_DURATION}");
             let _ = writeln!(s, "\t\tlb_try_interval {LB_TRY_INTERVAL}");
             s.push_str("\t}\n");
@@ -80,11 +90,22 @@ mod tests {
     use super::*;
     use crate::config::load_str;
 
-    fn site(toml: &str, upstream_port: Option<u16>, tls: bool) -> Option<String> {
+    fn site(toml: &str, upstreams: &[u16]) -> Option<String> {
         let text = format!("[hosts.web1]\n{toml}");
         let config = load_str(&text, Path::new("raijin.toml")).unwrap_or_else(|e| panic!("{e}"));
         let app = config.apps.into_values().next().unwrap();
-        render_site(&app, &Layout::new(&app.name), upstream_port, tls)
+        render_site(&app, &Layout::new(&app.name), upstreams)
+    }
+
+    fn with_tls(toml: &str, mode: &str) -> String {
+        toml.replace(
+            "[apps.hello.proxy]\n",
+            &format!("[apps.hello.proxy]\ntls = \"{mode}\"\n"),
+        )
+        .replace(
+            "[apps.docs.proxy]\n",
+            &format!("[apps.docs.proxy]\ntls = \"{mode}\"\n"),
+        )
     }
 
     const WEB: &str = r#"
@@ -115,7 +136,7 @@ domain = "docs.example.com"
     #[test]
     fn reverse_proxy_site() {
         assert_eq!(
-            site(WEB, None, false).unwrap(),
+            site(&with_tls(WEB, "off"), &[]).unwrap(),
             "\
 # Managed by raijin: app hello. Changes are overwritten on deploy.
 http://hello.example.com {
@@ -129,17 +150,37 @@ http://hello.example.com {
     }
 
     #[test]
-    fn tls_uses_the_bare_domain() {
-        let site = site(WEB, None, true).unwrap();
+    fn a_public_domain_gets_automatic_https_by_default() {
+        let site = site(WEB, &[]).unwrap();
         assert!(site.contains("\nhello.example.com {\n"), "{site}");
-        assert!(!site.contains("http://"));
+        assert!(!site.contains("http://") && !site.contains("tls internal"));
+        assert_eq!(Some(site), self::site(&with_tls(WEB, "auto"), &[]));
     }
 
     #[test]
-    fn the_upstream_port_can_be_overridden() {
-        let site = site(WEB, Some(8001), false).unwrap();
+    fn internal_tls_uses_caddys_local_authority() {
+        let site = site(&with_tls(WEB, "internal"), &[]).unwrap();
         assert!(
-            site.contains("\treverse_proxy 127.0.0.1:8001 {\n"),
+            site.contains("\nhello.example.com {\n\ttls internal\n\treverse_proxy"),
+            "{site}"
+        );
+    }
+
+    #[test]
+    fn a_private_domain_is_plain_http_by_default() {
+        let toml = WEB.replace("hello.example.com", "hello.test");
+        assert!(
+            site(&toml, &[])
+                .unwrap()
+                .contains("\nhttp://hello.test {\n")
+        );
+    }
+
+    #[test]
+    fn upstreams_replace_the_port_and_are_balanced() {
+        let site = site(WEB, &[8001, 8002]).unwrap();
+        assert!(
+            site.contains("\treverse_proxy 127.0.0.1:8001 127.0.0.1:8002 {\n"),
             "{site}"
         );
     }
@@ -147,13 +188,13 @@ http://hello.example.com {
     #[test]
     fn python_apps_are_proxied_too() {
         let toml = WEB.replace("kind = \"binary\"", "kind = \"python\"");
-        assert_eq!(site(&toml, None, false), site(WEB, None, false));
+        assert_eq!(site(&toml, &[]), site(WEB, &[]));
     }
 
     #[test]
     fn static_site() {
         assert_eq!(
-            site(STATIC, None, false).unwrap(),
+            site(&with_tls(STATIC, "off"), &[]).unwrap(),
             "\
 # Managed by raijin: app docs. Changes are overwritten on deploy.
 http://docs.example.com {
@@ -163,10 +204,10 @@ http://docs.example.com {
 }
 "
         );
-        // There is no upstream to override.
-        assert_eq!(site(STATIC, Some(9000), false), site(STATIC, None, false));
+        // There is no upstream to use.
+        assert_eq!(site(STATIC, &[9000]), site(STATIC, &[]));
         assert!(
-            site(STATIC, None, true)
+            site(STATIC, &[])
                 .unwrap()
                 .contains("\ndocs.example.com {\n")
         );
@@ -174,9 +215,9 @@ http://docs.example.com {
 
     #[test]
     fn wildcard_domains() {
-        let toml = WEB.replace("hello.example.com", "*.example.com");
+        let toml = with_tls(&WEB.replace("hello.example.com", "*.example.com"), "off");
         assert!(
-            site(&toml, None, false)
+            site(&toml, &[])
                 .unwrap()
                 .contains("\nhttp://*.example.com {\n")
         );
@@ -185,7 +226,7 @@ http://docs.example.com {
     #[test]
     fn no_proxy_no_site() {
         let toml = WEB.split("[apps.hello.proxy]").next().unwrap();
-        assert_eq!(site(toml, None, false), None);
+        assert_eq!(site(toml, &[]), None);
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //!                                  instances, content, env (0640 root:APP), meta.json
 //!                                  (written last: a release without it is incomplete), bad
 //!     current -> releases/ID       flipped by renaming `current.new` over it
+//!     slot-a, slot-b -> releases/ID  the releases the two slots of the web process run
+//!     slot                         which slot serves (`a` or `b`)
 //!     previous, units              the release before `current`; the units installed
 //!     audit.log                    JSON lines, one per deploy or rollback
 //!     lock/info, .guard            the deploy lock (owner token) and its flock guard
@@ -106,6 +108,22 @@ impl Layout {
     /// `state/current`: a symlink to `releases/ID`, the release that runs.
     pub fn current_link(&self) -> String {
         format!("{}/current", self.state_dir())
+    }
+
+    /// `state/slot-a`, `state/slot-b`: the release each slot of the proxied web process
+    /// runs (see `remote::slots`).
+    pub fn slot_link(&self, slot: &str) -> String {
+        format!("{}/slot-{slot}", self.state_dir())
+    }
+
+    /// `state/slot`: the slot whose web process serves the site (`a` or `b`).
+    pub fn active_slot_file(&self) -> String {
+        format!("{}/slot", self.state_dir())
+    }
+
+    /// The transient timer unit that stops a slot's web process once it has drained.
+    pub fn drain_unit(&self, slot: &str) -> String {
+        format!("raijin.drain-{}-{slot}", self.app)
     }
 
     /// `current/.raijin/env`: the running release's environment (`KEY=value` lines,

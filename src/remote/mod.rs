@@ -7,6 +7,7 @@ pub mod as_app;
 pub mod caddy;
 pub mod layout;
 pub mod scripts;
+pub mod slots;
 pub mod units;
 
 pub use caddy::{caddy_main_config_snippet, render_site};

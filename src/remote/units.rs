@@ -33,6 +33,7 @@ use std::fmt::Write as _;
 
 use super::as_app::SYSTEM_PATH;
 use super::layout::Layout;
+use super::slots;
 use crate::config::{AppConfig, AppKind, ProcessConfig};
 
 /// One unit file: its name (`hello-web.service`) and its full contents.
@@ -89,8 +90,22 @@ pub fn service_name(app: &str, process: &str, instance: Option<u32>) -> String {
 /// the `.socket` of a socket-activated one and the `.timer` of a scheduled one (never
 /// their services: systemd starts those).
 pub fn unit_instances(app: &AppConfig) -> Vec<String> {
+    instances_of(app, in_place(app))
+}
+
+/// The units earlier versions started for the app, when every process restarted in
+/// place (the web process too): what the migration of a legacy host records for the
+/// releases it moves.
+pub fn legacy_instances(app: &AppConfig) -> Vec<String> {
+    instances_of(app, app.processes.values())
+}
+
+fn instances_of<'a>(
+    app: &AppConfig,
+    processes: impl Iterator<Item = &'a ProcessConfig>,
+) -> Vec<String> {
     let mut names = Vec::new();
-    for process in app.processes.values() {
+    for process in processes {
         let stem = unit_stem(&app.name, &process.name);
         match ProcessShape::of(process) {
             ProcessShape::Service => names.push(service_name(&app.name, &process.name, None)),
@@ -108,7 +123,7 @@ pub fn unit_instances(app: &AppConfig) -> Vec<String> {
 /// first, then its socket or timer.
 pub fn render_units(app: &AppConfig, layout: &Layout) -> Vec<UnitFile> {
     let mut units = Vec::new();
-    for process in app.processes.values() {
+    for process in in_place(app) {
         let stem = unit_stem(&app.name, &process.name);
         let shape = ProcessShape::of(process);
         let service = match shape {
@@ -116,7 +131,7 @@ pub fn render_units(app: &AppConfig, layout: &Layout) -> Vec<UnitFile> {
             _ => format!("{stem}.service"),
         };
         units.push(UnitFile {
-            contents: render_service(app, process, shape, layout),
+            contents: render_service(app, process, shape, layout, &Place::current(app, layout)),
             name: service,
         });
         match (shape, &process.socket, &process.timer) {
@@ -134,6 +149,74 @@ pub fn render_units(app: &AppConfig, layout: &Layout) -> Vec<UnitFile> {
     units
 }
 
+/// The processes that run from `current` and restart in place: all but the one that
+/// runs in slots (see [`super::slots`]).
+fn in_place(app: &AppConfig) -> impl Iterator<Item = &ProcessConfig> {
+    let slotted = slots::process(app).map(|p| p.name.clone());
+    app.processes
+        .values()
+        .filter(move |p| Some(&p.name) != slotted.as_ref())
+}
+
+/// The unit files of `slot` for the app's slotted web process: one concrete instance
+/// file `APP-PROC@SLOTi.service` per replica, each running the release the slot's link
+/// points to, on its own port. Empty when the app has no slotted process.
+pub fn render_slot_units(app: &AppConfig, layout: &Layout, slot: &str) -> Vec<UnitFile> {
+    let Some(process) = slots::process(app) else {
+        return Vec::new();
+    };
+    slots::instances(app, slot)
+        .into_iter()
+        .zip(slots::ports(app, slot))
+        .enumerate()
+        .map(|(i, (name, port))| UnitFile {
+            contents: render_service(
+                app,
+                process,
+                ProcessShape::Service,
+                layout,
+                &Place::slot(app, layout, slot, i + 1, port),
+            ),
+            name,
+        })
+        .collect()
+}
+
+/// Where a service runs from and what it is told.
+struct Place {
+    /// The release link it runs (`current`, or a slot's).
+    dir: String,
+    /// Shown in the description (`slot a, instance 1`).
+    label: Option<String>,
+    /// Variables set in front of the command, so they win over the env file.
+    vars: Vec<(String, String)>,
+    python: bool,
+}
+
+impl Place {
+    fn current(app: &AppConfig, layout: &Layout) -> Place {
+        Place {
+            dir: layout.current_link(),
+            label: None,
+            vars: Vec::new(),
+            python: app.kind == AppKind::Python,
+        }
+    }
+
+    fn slot(app: &AppConfig, layout: &Layout, slot: &str, instance: usize, port: u16) -> Place {
+        Place {
+            dir: layout.slot_link(slot),
+            label: Some(format!("slot {slot}, instance {instance}")),
+            vars: vec![
+                ("PORT".into(), port.to_string()),
+                ("RAIJIN_SLOT".into(), slot.to_string()),
+                ("RAIJIN_INSTANCE".into(), instance.to_string()),
+            ],
+            python: app.kind == AppKind::Python,
+        }
+    }
+}
+
 fn header(out: &mut String, app: &AppConfig, process: &ProcessConfig) {
     let _ = writeln!(
         out,
@@ -147,17 +230,22 @@ fn render_service(
     process: &ProcessConfig,
     shape: ProcessShape,
     layout: &Layout,
+    place: &Place,
 ) -> String {
     let stem = unit_stem(&app.name, &process.name);
-    let (script, execs) = shell_script(&process.command);
+    let (mut script, execs) = shell_script(&process.command);
+    if !place.vars.is_empty() {
+        let vars: Vec<String> = place.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        script = format!("export {}; {script}", vars.join(" "));
+    }
     let mut s = String::new();
     header(&mut s, app, process);
 
     s.push_str("\n[Unit]\n");
-    let instance = if matches!(shape, ProcessShape::Replicas(_)) {
-        " (instance %i)"
-    } else {
-        ""
+    let instance = match (&place.label, shape) {
+        (Some(label), _) => format!(" ({label})"),
+        (None, ProcessShape::Replicas(_)) => " (instance %i)".to_string(),
+        (None, _) => String::new(),
     };
     let _ = writeln!(
         s,
@@ -181,14 +269,10 @@ fn render_service(
     }
     let _ = writeln!(s, "User={}", app.user);
     let _ = writeln!(s, "Group={}", app.user);
-    let _ = writeln!(s, "WorkingDirectory={}", layout.current_link());
-    let _ = writeln!(s, "EnvironmentFile=-{}", layout.env_file());
-    if app.kind == AppKind::Python {
-        let _ = writeln!(
-            s,
-            "Environment=PATH={}:{SYSTEM_PATH}",
-            layout.current_venv_bin()
-        );
+    let _ = writeln!(s, "WorkingDirectory={}", place.dir);
+    let _ = writeln!(s, "EnvironmentFile=-{}/.raijin/env", place.dir);
+    if place.python {
+        let _ = writeln!(s, "Environment=PATH={}/venv/bin:{SYSTEM_PATH}", place.dir);
         s.push_str("Environment=PYTHONUNBUFFERED=1\n");
     }
     if matches!(shape, ProcessShape::Replicas(_)) {
@@ -935,5 +1019,31 @@ domain = "docs.example.com"
                 "{command}"
             );
         }
+    }
+
+    #[test]
+    fn the_proxied_process_is_rendered_per_slot_not_in_place() {
+        let toml = format!(
+            "{SINGLE}[apps.hello.processes.web]\nreplicas = 2\n[apps.hello.proxy]\ndomain = \"hello.test\"\nprocess = \"web\"\nport = 8000\n"
+        )
+        .replace("[apps.hello.processes.web]\nreplicas = 2\n", "")
+        .replace("command = \"./hello serve --port 8000\"", "command = \"./hello serve\"\nreplicas = 2");
+        let (app, units) = render(&toml);
+        assert!(units.is_empty(), "{units:?}");
+        assert!(unit_instances(&app).is_empty());
+        let b = render_slot_units(&app, &Layout::new("hello"), "b");
+        assert_eq!(names(&b), ["hello-web@b1.service", "hello-web@b2.service"]);
+        let second = &b[1].contents;
+        assert!(
+            second.contains("Description=raijin: hello, process web (slot b, instance 2)\n"),
+            "{second}"
+        );
+        assert!(second.contains("WorkingDirectory=/var/lib/raijin/hello/slot-b\n"));
+        assert!(second.contains("EnvironmentFile=-/var/lib/raijin/hello/slot-b/.raijin/env\n"));
+        assert!(second.contains(
+            "ExecStart=/bin/sh -c \"export PORT=18001 RAIJIN_SLOT=b RAIJIN_INSTANCE=2; exec ./hello serve\"\n"
+        ), "{second}");
+        assert!(second.contains("KillMode=mixed\n"));
+        assert!(second.contains("\n[Install]\nWantedBy=multi-user.target\n"));
     }
 }

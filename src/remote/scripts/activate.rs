@@ -15,6 +15,14 @@
 //!    checks the health path through Caddy and writes `confirm`, or `reject` with the
 //!    reason. Without a word from raijin in time (the link or raijin is gone), the
 //!    release counts as unhealthy;
+//!
+//! A release whose web process runs in slots (see `remote::slots`) goes through 1–3
+//! differently: its other processes are applied in place, its web process starts in
+//! the slot that is not serving, raijin checks it on its own ports and writes `slot`,
+//! then the Caddy site moves to that slot (`switched`), raijin checks the site the way
+//! users reach it and writes `confirm`, and the old slot drains for `drain_secs`
+//! before it stops (a transient timer, `raijin.drain-APP-SLOT`). If anything fails the
+//! traffic goes back to the old slot, which never stopped, and the new one stops;
 //! 4. on success records `previous` and clears a `bad` mark; otherwise marks the
 //!    target bad and applies the previous release the same way (its own units and
 //!    site), or, on a host that had none, stops and removes the target's units and
@@ -23,7 +31,9 @@
 //! It ends by writing `run/ID/outcome`: a line `STATUS PREVIOUS UNIT` (`ok`,
 //! `reverted`, `stopped` or `failed`; `-` for none) and the reason on the lines after.
 //! Progress lines go to `run/ID/progress`: `start TARGET PREVIOUS`, `applied`,
-//! `units-active`, `await-confirm EPOCH`, `confirmed`, `revert PREVIOUS`, `outcome S`.
+//! `slot-started SLOT PORTS…`, `units-active`, `await-slot EPOCH`, `switched SLOT`,
+//! `await-confirm EPOCH`, `confirmed WORD`, `draining SLOT SECS`, `revert PREVIOUS`,
+//! `outcome S`.
 
 use super::{PRELUDE, render, write_file};
 use crate::remote::Layout;
@@ -39,10 +49,14 @@ pub const PROGRAM: &str = r#"#!/bin/sh
 set -u
 umask 022
 export LC_ALL=C
-S=@S@; U=@UNITDIR@; SITE=@SITE@; CADDYFILE=@CADDYFILE@
-id=$1; target=$2; units_timeout=$3; confirm=$4; confirm_timeout=$5
+S=@S@; U=@UNITDIR@; SITE=@SITE@; CADDYFILE=@CADDYFILE@; APP=@APP@
+id=$1; target=$2; units_timeout=$3; confirm=$4; confirm_timeout=$5; drain=$6
 R="$S/run/$id"
-err=""; bad_unit=""; prev=""
+# One budget for becoming healthy, from now: the units, and raijin's word(s).
+started=$(date +%s)
+deadline=$((started + units_timeout))
+if [ "$confirm" = 1 ]; then deadline=$((started + confirm_timeout)); fi
+err=""; bad_unit=""; prev=""; switched=0
 
 say() { printf '%s\n' "$*" >> "$R/progress"; }
 
@@ -98,13 +112,9 @@ remove_unit() {
   rm -f -- "$U/$1"
 }
 
-# apply REL: make release REL the one that runs, completely.
-apply() {
-  rel=$1
-  M="$S/releases/$rel/.raijin"
-  if [ ! -f "$M/meta.json" ]; then err="release $rel is not complete on this host"; return 1; fi
-  changed=0
-  for f in "$M"/units/*; do
+# install_units DIR: put DIR's unit files in place; changed=1 if any differed.
+install_units() {
+  for f in "$1"/*; do
     [ -f "$f" ] || continue
     n=${f##*/}
     if ! cmp -s "$f" "$U/$n"; then
@@ -114,9 +124,44 @@ apply() {
       changed=1
     fi
   done
+}
+
+# start_units LIST: enable (for boot) and restart these units.
+start_units() {
+  [ -n "$1" ] || return 0
+  for u in $1; do
+    systemctl is-enabled --quiet "$u" 2>/dev/null || systemctl enable --quiet "$u" 2>/dev/null || true
+  done
+  # shellcheck disable=SC2086 # one word per unit
+  if ! out=$(systemctl restart $1 2>&1); then err="restarting the units failed: $out"; return 1; fi
+}
+
+# slotted REL: whether release REL runs its web process in slots.
+slotted() { [ -d "$S/releases/$1/.raijin/slots" ]; }
+
+# web_stem REL: the unit stem of REL's slotted web process (from its slot a units).
+web_stem() {
+  for f in "$S/releases/$1/.raijin/slots/a/units"/*; do
+    [ -f "$f" ] || continue
+    n=${f##*/}; printf '%s\n' "${n%@a*.service}"; return 0
+  done
+}
+
+# apply REL: make release REL the one that runs, completely, except for the web process
+# of a slotted release (which start_slot starts beside the old one). The unit files of
+# the app that REL does not have are removed; `keep` names a unit stem left alone.
+apply() {
+  rel=$1; keep=${2:-}
+  M="$S/releases/$rel/.raijin"
+  if [ ! -f "$M/meta.json" ]; then err="release $rel is not complete on this host"; return 1; fi
+  changed=0
+  install_units "$M/units" || return 1
   if [ -f "$S/units" ]; then
     while read -r n; do
       case $n in ""|*/*) continue ;; esac
+      if [ -n "$keep" ]; then
+        case $n in "$keep.service"|"$keep@.service") printf '%s\n' "$n" >> "$S/retire"; continue ;; esac
+      fi
       if [ ! -e "$M/units/$n" ]; then remove_unit "$n"; changed=1; fi
     done < "$S/units"
   fi
@@ -129,39 +174,82 @@ apply() {
   if ! { ln -sfn "releases/$rel" "$S/current.new" && mv -Tf "$S/current.new" "$S/current"; }; then
     err="cannot switch $S/current to $rel"; return 1
   fi
-  inst=$(cat "$M/instances" 2>/dev/null || true)
-  if [ -n "$inst" ]; then
-    for u in $inst; do
-      systemctl is-enabled --quiet "$u" 2>/dev/null || systemctl enable --quiet "$u" 2>/dev/null || true
-    done
-    # shellcheck disable=SC2086 # one word per unit
-    if ! out=$(systemctl restart $inst 2>&1); then err="restarting the units failed: $out"; return 1; fi
-  fi
+  start_units "$(cat "$M/instances" 2>/dev/null || true)" || return 1
+  if slotted "$rel"; then return 0; fi
   site "$M"
 }
 
-# wait_units: every instance of the current release active, twice in a row when no
-# HTTP check follows (a process that dies right after starting is caught).
+# stop_slot SLOT: stop and disable the web process of SLOT, and forget its drain.
+stop_slot() {
+  systemctl stop "$(drain_unit "$1").timer" "$(drain_unit "$1").service" >/dev/null 2>&1 || true
+  for u in $(cat "$S/slot-units.$1" 2>/dev/null || true); do
+    systemctl disable --now "$u" >/dev/null 2>&1 || true
+  done
+}
+
+drain_unit() { printf 'raijin.drain-%s-%s' "$APP" "$1"; }
+
+# start_slot REL SLOT: run REL's web process in SLOT, beside whatever serves. A slot
+# still running REL (it served just before, and drains) is taken as it is: a rollback
+# right after a deploy only moves the traffic back.
+start_slot() {
+  rel=$1; slot=$2
+  D="$S/releases/$rel/.raijin/slots/$slot"
+  systemctl stop "$(drain_unit "$slot").timer" "$(drain_unit "$slot").service" >/dev/null 2>&1 || true
+  if [ "$(readlink "$S/slot-$slot" 2>/dev/null || true)" = "releases/$rel" ]; then
+    warm=1
+    for f in "$D"/units/*; do
+      [ -f "$f" ] || continue
+      cmp -s "$f" "$U/${f##*/}" || warm=0
+    done
+    inst=$(cat "$D/instances" 2>/dev/null || true)
+    # shellcheck disable=SC2086 # one word per unit
+    if [ $warm = 1 ] && [ -n "$inst" ] && systemctl is-active --quiet $inst; then
+      say "slot-warm $slot"
+      return 0
+    fi
+  fi
+  if ! { ln -sfn "releases/$rel" "$S/slot-$slot.new" && mv -Tf "$S/slot-$slot.new" "$S/slot-$slot"; }; then
+    err="cannot point $S/slot-$slot at $rel"; return 1
+  fi
+  changed=0
+  install_units "$D/units" || return 1
+  for u in $(cat "$S/slot-units.$slot" 2>/dev/null || true); do
+    case $u in ""|*/*) continue ;; esac
+    if [ ! -e "$D/units/$u" ]; then remove_unit "$u"; changed=1; fi
+  done
+  : > "$S/slot-units.$slot.new"
+  for f in "$D"/units/*; do
+    if [ -f "$f" ]; then printf '%s\n' "${f##*/}" >> "$S/slot-units.$slot.new"; fi
+  done
+  mv -f "$S/slot-units.$slot.new" "$S/slot-units.$slot"
+  if [ $changed = 1 ] && ! systemctl daemon-reload; then err='systemctl daemon-reload failed'; return 1; fi
+  inst=$(cat "$D/instances" 2>/dev/null || true)
+  # shellcheck disable=SC2086 # one word per unit
+  if [ -n "$inst" ] && ! out=$(systemctl restart $inst 2>&1); then
+    err="starting the new release beside the old one failed: $out"; return 1
+  fi
+}
+
+# wait_units: every unit of $inst_wait active $need_wait times in a row (a process
+# that dies right after starting is caught), within the bound.
 wait_units() {
-  inst=$(cat "$S/current/.raijin/instances" 2>/dev/null || true)
-  [ -n "$inst" ] || return 0
-  need=2
-  if [ "$confirm" = 1 ]; then need=1; fi
-  end=$(( $(date +%s) + units_timeout ))
+  [ -n "$inst_wait" ] || return 0
+  end=$((started + units_timeout))
   good=0
   while :; do
     # shellcheck disable=SC2086 # one word per unit
-    states=$(systemctl is-active $inst 2>/dev/null || true)
+    states=$(systemctl is-active $inst_wait 2>/dev/null || true)
     bad_unit=""; bad_state=""
     # shellcheck disable=SC2086 # one word per unit
-    set -- $inst
+    set -- $inst_wait
     for st in $states; do
       if [ "$st" != active ]; then bad_unit=$1; bad_state=$st; break; fi
       shift
     done
     if [ -z "$bad_unit" ]; then
       good=$((good + 1))
-      if [ $good -ge $need ]; then return 0; fi
+      if [ $good -ge "$need_wait" ]; then return 0; fi
     else
       good=0
       if [ "$bad_state" = failed ]; then err="unit $bad_unit is failed"; return 1; fi
@@ -169,23 +257,22 @@ wait_units() {
         err="unit $bad_unit is ${bad_state:-unknown} after $units_timeout s"; return 1
       fi
     fi
-    sleep 0.1
+    sleep 0.05
   done
 }
 
-# await_confirm: raijin's word on the HTTP health check, within the bound.
-await_confirm() {
-  [ "$confirm" = 1 ] || return 0
-  end=$(( $(date +%s) + confirm_timeout ))
-  say "await-confirm $end"
+# await WHAT: raijin's word (R/WHAT, or R/reject with the reason), within the budget.
+await() {
+  end=$deadline
+  say "await-$1 $end"
   while :; do
-    if [ -e "$R/confirm" ]; then say confirmed; return 0; fi
+    if [ -e "$R/$1" ]; then say "confirmed $1"; return 0; fi
     if [ -e "$R/reject" ]; then err=$(cat "$R/reject"); return 1; fi
     if [ "$(date +%s)" -ge "$end" ]; then
       err="not confirmed healthy within $confirm_timeout s (no word from raijin: its link or raijin itself was lost)"
       return 1
     fi
-    sleep 0.1
+    sleep 0.02
   done
 }
 
@@ -199,26 +286,112 @@ stop_all() {
     rm -f "$S/units"
     systemctl daemon-reload || true
   fi
-  rm -f "$S/current"
+  rm -f "$S/current" "$S/slot"
   site "$R/no-release" || true
+}
+
+# retire_later SLOT: after the drain, stop SLOT's web process and units in S/retire.
+retire_later() {
+  units=""
+  slot_units=$(cat "$S/slot-units.$1" 2>/dev/null || true)
+  # shellcheck disable=SC2086 # one word per unit
+  if [ -n "$slot_units" ]; then systemctl disable --quiet --no-reload $slot_units 2>/dev/null || true; fi
+  for u in $slot_units; do units="$units $u"; done
+  legacy=$(cat "$S/retire" 2>/dev/null || true); rm -f "$S/retire"
+  for u in $legacy; do units="$units $u"; done
+  [ -n "$units" ] || return 0
+  cmd="systemctl stop$units"
+  for u in $legacy; do cmd="$cmd; systemctl disable $u; rm -f $U/$u"; done
+  if [ -n "$legacy" ]; then cmd="$cmd; systemctl daemon-reload"; fi
+  if [ "$drain" -gt 0 ]; then
+    systemd-run --quiet --collect --unit="$(drain_unit "$1")" --on-active="${drain}s" \
+      --timer-property=AccuracySec=100ms /bin/sh -c "$cmd" >/dev/null 2>&1 || sh -c "$cmd"
+  else
+    sh -c "$cmd" >/dev/null 2>&1 || true
+  fi
+  say "draining $1 $drain"
+}
+
+ok() {
+  if [ -n "$prev" ] && [ "$prev" != "$target" ]; then
+    printf '%s\n' "$prev" > "$S/previous.new" && mv -f "$S/previous.new" "$S/previous"
+  fi
+  rm -f "$S/releases/$target/.raijin/bad"
+  bad_unit=""
+  finish ok
 }
 
 prev=$(readlink "$S/current" 2>/dev/null || true)
 prev=${prev##*/}
+active=$(cat "$S/slot" 2>/dev/null || true)
+case $active in a|b) ;; *) active="" ;; esac
+rm -f "$S/retire"
 say "start $target ${prev:--}"
-if apply "$target"; then
-  say applied
-  if wait_units; then
-    say units-active
-    if await_confirm; then
-      if [ -n "$prev" ] && [ "$prev" != "$target" ]; then
-        printf '%s\n' "$prev" > "$S/previous.new" && mv -f "$S/previous.new" "$S/previous"
-      fi
-      rm -f "$S/releases/$target/.raijin/bad"
-      bad_unit=""
-      finish ok
+
+if slotted "$target"; then
+  stem=$(web_stem "$target")
+  if [ -n "$active" ]; then
+    idle=a; if [ "$active" = a ]; then idle=b; fi
+  elif [ -n "$stem" ] && { [ -e "$U/$stem.service" ] || [ -e "$U/$stem@.service" ]; }; then
+    idle=b
+  else
+    idle=a
+  fi
+  D="$S/releases/$target/.raijin/slots/$idle"
+  inst_wait=$(cat "$D/instances" 2>/dev/null || true); need_wait=1
+  if apply "$target" "$stem" && say applied && start_slot "$target" "$idle" \
+    && say "slot-started $idle $(cat "$D/ports" 2>/dev/null || true)" \
+    && wait_units && say units-active && await slot \
+    && site "$D" && printf '%s\n' "$idle" > "$S/slot" && switched=1 && say "switched $idle" \
+    && await confirm; then
+    # shellcheck disable=SC2086 # one word per unit
+    systemctl enable --quiet --no-reload $inst_wait 2>/dev/null || true
+    retire_later "${active:-none}"
+    ok
+  fi
+  reason=$err; unit=$bad_unit
+  if [ -f "$S/releases/$target/.raijin/meta.json" ]; then
+    printf '%s\n' "$reason" > "$S/releases/$target/.raijin/bad"
+  fi
+  # The old web process never stopped: send the traffic back to it, stop the new one.
+  if [ $switched = 1 ]; then
+    if [ -n "$active" ] && [ -n "$prev" ]; then
+      site "$S/releases/$prev/.raijin/slots/$active" || true
+      printf '%s\n' "$active" > "$S/slot"
+    elif [ -n "$prev" ]; then
+      site "$S/releases/$prev/.raijin" || true
+      rm -f "$S/slot"
     fi
   fi
+  stop_slot "$idle"
+  rm -f "$S/retire"
+  if [ -z "$prev" ]; then stop_all; err=$reason; bad_unit=$unit; finish stopped; fi
+  if [ "$prev" = "$target" ]; then err=$reason; bad_unit=$unit; finish failed; fi
+  say "revert $prev"
+  if slotted "$prev"; then pstem=$(web_stem "$prev"); else pstem=""; fi
+  if apply "$prev" "$pstem"; then rm -f "$S/retire"; err=$reason; bad_unit=$unit; finish reverted; fi
+  err="$reason (and putting $prev back failed too: $err)"; bad_unit=$unit
+  finish failed
+fi
+
+# In place: a release whose processes all restart where they are. A pending drain
+# would stop units this release uses: it is called off. Slots of an earlier slotted
+# release stop first (they hold the web process's port).
+systemctl stop "$(drain_unit none).timer" >/dev/null 2>&1 || true
+if [ -n "$active" ] || [ -f "$S/slot-units.a" ] || [ -f "$S/slot-units.b" ]; then
+  for sl in a b; do
+    stop_slot "$sl"
+    for u in $(cat "$S/slot-units.$sl" 2>/dev/null || true); do remove_unit "$u"; done
+    rm -f "$S/slot-units.$sl"
+  done
+  rm -f "$S/slot"
+  systemctl daemon-reload || true
+fi
+inst_wait=$(cat "$S/releases/$target/.raijin/instances" 2>/dev/null || true)
+need_wait=2
+if [ "$confirm" = 1 ]; then need_wait=1; fi
+if apply "$target" && say applied && wait_units && say units-active; then
+  if [ "$confirm" = 0 ] || await confirm; then ok; fi
 fi
 if [ -f "$S/releases/$target/.raijin/meta.json" ]; then
   printf '%s\n' "$err" > "$S/releases/$target/.raijin/bad"
@@ -227,7 +400,15 @@ if [ "$prev" = "$target" ]; then finish failed; fi
 if [ -n "$prev" ] && [ -f "$S/releases/$prev/.raijin/meta.json" ]; then
   say "revert $prev"
   reason=$err; unit=$bad_unit
-  if apply "$prev"; then err=$reason; bad_unit=$unit; finish reverted; fi
+  if slotted "$prev"; then
+    pstem=$(web_stem "$prev")
+    if apply "$prev" "$pstem" && start_slot "$prev" a && site "$S/releases/$prev/.raijin/slots/a"; then
+      printf 'a\n' > "$S/slot"
+      err=$reason; bad_unit=$unit; finish reverted
+    fi
+  elif apply "$prev"; then
+    err=$reason; bad_unit=$unit; finish reverted
+  fi
   err="$reason (and putting $prev back failed too: $err)"; bad_unit=$unit
   finish failed
 fi
@@ -246,6 +427,7 @@ pub fn program(layout: &Layout) -> String {
             ("CADDYFILE", CADDY_MAIN_CONFIG),
             ("IMPORT", &caddy_main_config_snippet()),
             ("CADDY_LOCK", CADDY_LOCK),
+            ("APP", layout.app()),
         ],
     )
 }
@@ -261,6 +443,8 @@ pub struct Params<'a> {
     pub units_timeout_secs: u64,
     /// Wait for raijin's confirmation of the HTTP health check, this many seconds.
     pub confirm_secs: Option<u64>,
+    /// Seconds the old slot's web process keeps serving after the switch.
+    pub drain_secs: u64,
 }
 
 const START: &str = r#"S=@S@; R="$S/run/"@ID@; UNIT=@UNIT@
@@ -277,7 +461,7 @@ mkdir -m 0700 "$R"
 @WRITE:raw@# A finished activation's unit may linger, loaded, until systemd collects it (slowly
 # under hybrid cgroups); stopping it unloads it.
 n=0
-until out=$(systemd-run --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$S/run/activate.sh" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ 2>&1); do
+until out=$(systemd-run --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$S/run/activate.sh" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ 2>&1); do
   n=$((n + 1))
   if [ $n -ge 30 ] || systemctl is-active --quiet "$UNIT"; then printf '%s\n' "$out" >&2; exit 1; fi
   systemctl stop "$UNIT" >/dev/null 2>&1 || true
@@ -321,17 +505,40 @@ pub fn start(layout: &Layout, p: &Params<'_>) -> String {
                 ("UNITS_TIMEOUT", &p.units_timeout_secs.to_string()),
                 ("CONFIRM", if p.confirm_secs.is_some() { "1" } else { "0" }),
                 ("CONFIRM_SECS", &confirm_secs),
+                ("DRAIN", &p.drain_secs.to_string()),
             ],
         )
     )
 }
 
-/// Tell activation `id` that its release answered its health check.
-pub fn confirm(layout: &Layout, id: &str) -> String {
+/// Tell activation `id` that its release answered a health check.
+pub fn confirm(layout: &Layout, id: &str, word: Word) -> String {
     render(
-        "R=@S@/run/@ID@\n[ -d \"$R\" ] || { echo \"no activation $R on this host\" >&2; exit 1; }\n: > \"$R/confirm\"\n",
-        &[("S", &layout.state_dir()), ("ID", id)],
+        "R=@S@/run/@ID@\n[ -d \"$R\" ] || { echo \"no activation $R on this host\" >&2; exit 1; }\n: > \"$R/\"@WORD@\n",
+        &[
+            ("S", &layout.state_dir()),
+            ("ID", id),
+            ("WORD", word.file()),
+        ],
     )
+}
+
+/// What raijin confirms to an activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Word {
+    /// The new slot answers its health check on its own ports: switch to it.
+    Slot,
+    /// The site answers its health check through Caddy: the release is healthy.
+    Healthy,
+}
+
+impl Word {
+    fn file(self) -> &'static str {
+        match self {
+            Word::Slot => "slot",
+            Word::Healthy => "confirm",
+        }
+    }
 }
 
 /// Tell activation `id` that its release failed its health check, and why.
@@ -364,7 +571,7 @@ mod tests {
         let p = program(&Layout::new("shop"));
         assert!(p.starts_with("#!/bin/sh\n"));
         assert!(p.contains(
-            "S=/var/lib/raijin/shop; U=/etc/systemd/system; SITE=/etc/caddy/raijin/shop.caddy; CADDYFILE=/etc/caddy/Caddyfile\n"
+            "S=/var/lib/raijin/shop; U=/etc/systemd/system; SITE=/etc/caddy/raijin/shop.caddy; CADDYFILE=/etc/caddy/Caddyfile; APP=shop\n"
         ), "{p}");
         assert!(
             p.contains("if ! grep -qsF 'import /etc/caddy/raijin/*.caddy' \"$CADDYFILE\"; then")
@@ -381,6 +588,7 @@ mod tests {
                 target: "v2",
                 units_timeout_secs: 30,
                 confirm_secs: Some(35),
+                drain_secs: 30,
             },
         );
         assert!(
@@ -393,7 +601,7 @@ mod tests {
             s.contains("cat > /var/lib/raijin/shop/run/activate.sh <<'RAIJIN_EOF'\n#!/bin/sh\n")
         );
         assert!(s.contains(
-            "systemd-run --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$S/run/activate.sh\" ab12 v2 30 1 35 2>&1); do\n"
+            "systemd-run --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$S/run/activate.sh\" ab12 v2 30 1 35 30 2>&1); do\n"
         ), "{s}");
         assert!(s.contains("tail -n +1 -s 0.05 --pid=\"$pid\" -f \"$R/progress\""));
     }
@@ -401,7 +609,8 @@ mod tests {
     #[test]
     fn confirm_reject_and_outcome_name_the_activation() {
         let l = Layout::new("shop");
-        assert!(confirm(&l, "ab").contains(": > \"$R/confirm\""));
+        assert!(confirm(&l, "ab", Word::Healthy).contains(": > \"$R/\"confirm\n"));
+        assert!(confirm(&l, "ab", Word::Slot).contains(": > \"$R/\"slot\n"));
         assert!(
             reject(&l, "ab", "HTTP 500").contains("printf '%s\\n' 'HTTP 500' > \"$R/reject.new\"")
         );

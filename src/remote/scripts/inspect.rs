@@ -36,17 +36,35 @@ cur=$(readlink "$S/current" 2>/dev/null || true)
 printf 'current\t%s\n' "${cur##*/}"
 [ -n "$cur" ] || exit 0
 M="$S/current/.raijin"
+active=$(cat "$S/slot" 2>/dev/null || true)
 for f in "$M"/units/*; do
   [ -e "$f" ] || continue
   n=${f##*/}
   cmp -s "$f" "$U/$n" || printf 'drift\tunit %s differs from the release\n' "$n"
 done
-if [ -f "$M/site.caddy" ]; then
-  cmp -s "$M/site.caddy" "$SITE" || printf 'drift\tCaddy site %s differs from the release\n' "$SITE"
+site="$M/site.caddy"
+case $active in
+  a|b)
+    site="$M/slots/$active/site.caddy"
+    for f in "$M/slots/$active"/units/*; do
+      [ -e "$f" ] || continue
+      n=${f##*/}
+      cmp -s "$f" "$U/$n" || printf 'drift\tunit %s differs from the release\n' "$n"
+    done ;;
+esac
+if [ -f "$site" ]; then
+  cmp -s "$site" "$SITE" || printf 'drift\tCaddy site %s differs from the release\n' "$SITE"
 fi
 show() {
   printf 'unit\t%s\t%s\t%s\t%s\n' "$1" "$(systemctl show -p ActiveState --value "$1")" "$(systemctl show -p SubState --value "$1")" "$(systemctl show -p StateChangeTimestamp --value "$1")"
 }
+for sl in a b; do
+  r=$(readlink "$S/slot-$sl" 2>/dev/null || true)
+  [ -n "$r" ] || continue
+  role=standby; if [ "$sl" = "$active" ]; then role=serving; fi
+  printf 'slot\t%s\t%s\t%s\n' "$sl" "${r##*/}" "$role"
+  for n in $(cat "$S/slot-units.$sl" 2>/dev/null || true); do show "$n"; done
+done
 [ -f "$S/units" ] || exit 0
 while read -r n; do
   case $n in
@@ -58,8 +76,9 @@ done < "$S/units"
 "#;
 
 /// Unit states and drift for the current release: lines
-/// `unit<TAB>name<TAB>ActiveState<TAB>SubState<TAB>since`, `drift<TAB>what`, and
-/// `current<TAB>ID`.
+/// `unit<TAB>name<TAB>ActiveState<TAB>SubState<TAB>since`, `drift<TAB>what`,
+/// `slot<TAB>a|b<TAB>ID<TAB>serving|standby` (the web process's slots, each followed by
+/// its units) and `current<TAB>ID`.
 pub fn status(layout: &Layout) -> String {
     render(
         STATUS,

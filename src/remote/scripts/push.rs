@@ -100,10 +100,21 @@ pub struct ReleaseFiles<'a> {
     pub site: Option<&'a str>,
     /// The units to enable and start, one per line.
     pub instances: &'a [String],
+    /// Per slot of the web process: its name, unit files, instances, ports and site.
+    pub slots: Vec<SlotFiles<'a>>,
     /// The release's content digest (see `deploy::identity`).
     pub content: &'a str,
     pub env: &'a str,
     pub meta_json: &'a str,
+}
+
+/// What a release installs for one slot of its web process.
+pub struct SlotFiles<'a> {
+    pub slot: &'a str,
+    pub units: &'a [(String, String)],
+    pub instances: &'a [String],
+    pub ports: &'a [u16],
+    pub site: &'a str,
 }
 
 /// Write the release's metadata into `releases/ID/.raijin`; `meta.json` last, which
@@ -136,6 +147,21 @@ pub fn release_files(layout: &Layout, user: &str, release: &str, f: &ReleaseFile
         "0644",
         &f.instances.join("\n"),
     ));
+    for slot in &f.slots {
+        let d = format!("{m}/slots/{}", slot.slot);
+        let _ = writeln!(s, "mkdir -p {}", q(&format!("{d}/units")));
+        for (name, contents) in slot.units {
+            s.push_str(&write_file(&format!("{d}/units/{name}"), "0644", contents));
+        }
+        s.push_str(&write_file(
+            &format!("{d}/instances"),
+            "0644",
+            &slot.instances.join("\n"),
+        ));
+        let ports: Vec<String> = slot.ports.iter().map(u16::to_string).collect();
+        s.push_str(&write_file(&format!("{d}/ports"), "0644", &ports.join(" ")));
+        s.push_str(&write_file(&format!("{d}/site.caddy"), "0644", slot.site));
+    }
     s.push_str(&write_file(&format!("{m}/content"), "0644", f.content));
     let _ = writeln!(s, "( umask 077; : > \"$M/env\" )");
     s.push_str(&write_file(&format!("{m}/env"), "0600", f.env));
@@ -172,6 +198,7 @@ mod tests {
                 units: &[("shop-web.service".into(), "[Unit]\n".into())],
                 site: None,
                 instances: &["shop-web.service".into()],
+                slots: Vec::new(),
                 content: "d1",
                 env: "A=\"1\"\n",
                 meta_json: "{\"version\":\"v1\"}",

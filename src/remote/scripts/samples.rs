@@ -71,11 +71,18 @@ post_install = "echo 'it''s $HOME' && migrate"
         .into_iter()
         .map(|u| (u.name, u.contents))
         .collect();
+    let slot_units: Vec<(String, String)> =
+        crate::remote::units::render_slot_units(app, &layout, "b")
+            .into_iter()
+            .map(|u| (u.name, u.contents))
+            .collect();
+    let slot_instances = crate::remote::slots::instances(app, "b");
     let params = activate::Params {
         id: "0123abcd",
         target: "v1~20261201000000",
         units_timeout_secs: 30,
         confirm_secs: Some(35),
+        drain_secs: 30,
     };
     let query = journal::Query {
         lines: Some(10),
@@ -117,6 +124,13 @@ post_install = "echo 'it''s $HOME' && migrate"
                     units: &units,
                     site: Some("http://shop.example.com {\n}\n"),
                     instances: &instances,
+                    slots: vec![push::SlotFiles {
+                        slot: "b",
+                        units: &slot_units,
+                        instances: &slot_instances,
+                        ports: &[18000],
+                        site: "http://shop.example.com {\n}\n",
+                    }],
                     content: "d",
                     env: "A=\"it's \\$x\"\n",
                     meta_json: "{}",
@@ -134,7 +148,10 @@ post_install = "echo 'it''s $HOME' && migrate"
         ),
         ("activate::program".into(), activate::program(&layout)),
         ("activate::start".into(), activate::start(&layout, &params)),
-        ("activate::confirm".into(), activate::confirm(&layout, "ab")),
+        (
+            "activate::confirm".into(),
+            activate::confirm(&layout, "ab", activate::Word::Healthy),
+        ),
         (
             "activate::reject".into(),
             activate::reject(&layout, "ab", "HTTP 500 on 'x'"),
