@@ -8,6 +8,8 @@
 #[path = "common/apps.rs"]
 mod apps;
 mod common;
+#[path = "common/load.rs"]
+mod load;
 
 use std::io::BufRead as _;
 use std::path::Path;
@@ -17,56 +19,9 @@ use std::time::{Duration, Instant};
 
 use apps::{binary_app, ready, run};
 use common::{Testbed, lock_host, stderr};
+use load::Load;
 
 const HOST: &str = "h4";
-
-/// A request loop on the host, through Caddy, every 20 ms; stopped when dropped.
-struct Load<'a> {
-    tb: &'a Testbed,
-    unit: String,
-    log: String,
-}
-
-impl<'a> Load<'a> {
-    fn start(tb: &'a Testbed, host: &str, domain: &str) -> Load<'a> {
-        let unit = format!("rjload-{domain}");
-        let log = format!("/tmp/{unit}.log");
-        tb.ssh(
-            host,
-            &format!(
-                "systemctl stop {unit} >/dev/null 2>&1; systemctl reset-failed {unit} >/dev/null 2>&1; rm -f {log}; \
-                 systemd-run --unit={unit} --quiet sh -c 'while :; do c=$(curl -s -o /dev/null -m 10 -w \"%{{http_code}}\" -H \"Host: {domain}\" http://127.0.0.1/); echo \"$c $(date +%T.%N)\" >> {log}; sleep 0.02; done'"
-            ),
-        );
-        Load { tb, unit, log }
-    }
-
-    /// Requests so far and the answers that were not 200.
-    fn counts(&self, host: &str) -> (usize, Vec<String>) {
-        let out = self.tb.ssh(host, &format!("cat {}", self.log));
-        let all: Vec<String> = out.lines().map(String::from).collect();
-        let bad = all
-            .iter()
-            .filter(|c| !c.starts_with("200 "))
-            .cloned()
-            .collect();
-        (all.len(), bad)
-    }
-}
-
-impl Drop for Load<'_> {
-    fn drop(&mut self) {
-        let _ = Command::new("ssh")
-            .arg("-F")
-            .arg(self.tb.ssh_config())
-            .args(["-o", "BatchMode=yes", &format!("tb-{HOST}")])
-            .arg(format!(
-                "systemctl stop {} >/dev/null 2>&1; true",
-                self.unit
-            ))
-            .status();
-    }
-}
 
 /// Heals the host's link when dropped, so a failing assertion leaves it up.
 struct Cut<'a> {
@@ -307,7 +262,7 @@ fn a_killed_raijin_or_a_cut_link_anywhere_in_the_activation_leaves_one_whole_rel
             next
         );
     }
-    let (requests, failed) = load.counts(HOST);
+    let (requests, failed) = load.counts();
     println!(
         "{requests} requests during {} faults, {} failed",
         points.len(),

@@ -5,6 +5,7 @@
 //!   GET /version  200 "VERSION"
 //!   GET /health   200 "ok", or 500 when HELLO_FAIL_HEALTH=1
 //!   GET /env/NAME 200 with the value of environment variable NAME exactly, or 404
+//!   GET /slow/MS  200 "slow MS from VERSION", answered after MS milliseconds
 //!   anything else 404
 //! VERSION is $RAIJIN_VERSION (else "unknown"). HELLO_START_DELAY_MS delays listening,
 //! HELLO_LOG_EVERY_MS prints a "tick N" heartbeat. One log line per request on stdout.
@@ -118,6 +119,13 @@ fn handle(mut stream: TcpStream) -> io::Result<()> {
             "failing on purpose (HELLO_FAIL_HEALTH=1)\n".to_string(),
         ),
         ("GET" | "HEAD", "/health") => (200, "ok\n".to_string()),
+        ("GET" | "HEAD", p) if p.starts_with("/slow/") => match p[6..].parse::<u64>() {
+            Ok(ms) => {
+                thread::sleep(Duration::from_millis(ms));
+                (200, format!("slow {ms} from {}\n", version()))
+            }
+            Err(_) => (404, "not a number of milliseconds\n".to_string()),
+        },
         ("GET" | "HEAD", p) if p.starts_with("/env/") => match env::var(&p[5..]) {
             Ok(v) => (200, v),
             Err(_) => (404, "no such variable\n".to_string()),
