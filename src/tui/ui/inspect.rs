@@ -123,6 +123,17 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 (None, Some(v)) => spans.push(Span::styled(v.clone(), theme.bold(theme.accent))),
             }
             lines.push(Line::from(spans));
+            for sl in &s.slots {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("          slot {} ", sl.slot), theme.dimmed()),
+                    Span::styled(format!("{:<24} ", sl.release), theme.text()),
+                    if sl.serving {
+                        Span::styled("serving", theme.bold(theme.ok))
+                    } else {
+                        Span::styled("standby", theme.dimmed())
+                    },
+                ]));
+            }
             for u in &s.units {
                 let color = match u.active.as_str() {
                     "active" => theme.ok,
