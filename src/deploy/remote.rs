@@ -42,7 +42,7 @@ impl Remote {
     }
 
     fn shell(&self) -> &'static str {
-        if self.sudo { "sudo -n sh" } else { "sh" }
+        crate::remote::scripts::root_shell(self.sudo)
     }
 
     /// A command line that runs `script` as root, for callers that stream a

@@ -18,19 +18,10 @@ pub struct HostFacts {
     pub opt_free_bytes: Option<u64>,
 }
 
-/// One POSIX sh script printing `key=value` lines; only coreutils needed.
-pub const FACTS_SCRIPT: &str = r#"
-# shellcheck disable=SC1091 # the host's own file
-. /etc/os-release 2>/dev/null; echo "os=${PRETTY_NAME:-unknown}"
-echo "kernel=$(uname -r)"
-echo "arch=$(uname -m)"
-echo "systemd=$(systemctl --version 2>/dev/null | head -n1)"
-d=/opt; [ -d "$d" ] || d=/
-echo "opt_free_kib=$(df -Pk "$d" 2>/dev/null | awk 'NR==2 {print $4}')"
-"#;
-
 pub async fn gather(session: &Session) -> Result<HostFacts, SshError> {
-    let out = session.exec(FACTS_SCRIPT).await?;
+    let out = session
+        .exec(&crate::remote::scripts::facts::facts())
+        .await?;
     Ok(parse(&out.stdout_str()))
 }
 

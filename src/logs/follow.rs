@@ -15,13 +15,13 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::journal::{self, Query};
 use super::merge::Merger;
 use super::record::{ExportParser, LogFilter, LogRecord};
 use super::ring::LogRing;
 use super::{LogItem, Marker};
 use crate::deploy::{self, remote::Remote};
 use crate::engine::Engine;
+use crate::remote::scripts::journal::{self, Query};
 use crate::ssh::{OutputKind, SshError, Stdin};
 
 /// Lines the buffer holds for a reader that falls behind before it drops.

@@ -52,10 +52,6 @@ pub fn priority_name(p: u8) -> &'static str {
         .unwrap_or("info")
 }
 
-/// The journal fields to ask for (`--output-fields`); the cursor and
-/// timestamps always come along.
-pub const OUTPUT_FIELDS: &str = "MESSAGE,PRIORITY,_SYSTEMD_UNIT,UNIT";
-
 /// The fields of one entry read so far.
 #[derive(Default)]
 struct Partial {

@@ -8,12 +8,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::require_installed;
 use crate::config::AppConfig;
 use crate::deploy::{self, remote::Remote};
 use crate::engine::Engine;
-use crate::remote::Layout;
-use crate::remote::as_app::AsApp;
+use crate::remote::scripts::operate as scripts;
 use crate::ssh::{ExitStatus, OutputKind, SshError, Stdin};
 
 /// What to run where.
@@ -47,16 +45,6 @@ impl ExecOutcome {
     }
 }
 
-/// The script (run as root) that runs `command` as the app.
-pub fn script(app: &AppConfig, command: &str) -> String {
-    let run = AsApp::for_current(app, &Layout::new(&app.name));
-    format!(
-        "{}{}",
-        require_installed(app),
-        run.pipe_stoppable(&app.name, command)
-    )
-}
-
 /// Run `command` as the app on one host, streaming its output. Dropping the
 /// future stops the command on the host.
 pub async fn exec_on(
@@ -65,7 +53,7 @@ pub async fn exec_on(
     command: &str,
     on_output: &mut (dyn FnMut(OutputKind, &[u8]) + Send),
 ) -> Result<ExitStatus, SshError> {
-    let cmd = remote.root_command(&script(app, command));
+    let cmd = remote.root_command(&scripts::exec(app, command));
     // Standard input stays open for as long as the channel: its end tells
     // the host that raijin went away (see `AsApp::pipe_stoppable`).
     let stdin = Stdin::Reader(Box::new(NeverEnds));
@@ -118,33 +106,4 @@ pub async fn exec(
         }
     });
     Ok(futures::future::join_all(runs).await)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::AppKind;
-
-    #[test]
-    fn the_script_checks_the_app_is_installed_then_runs_stoppably() {
-        let app = AppConfig {
-            name: "shop".into(),
-            hosts: vec!["h1".into()],
-            build: None,
-            artifact: "x".into(),
-            kind: AppKind::Binary,
-            version_source: Default::default(),
-            versions_to_keep: 3,
-            user: "shop".into(),
-            env_file: None,
-            env: Default::default(),
-            processes: Default::default(),
-            proxy: None,
-            hooks: Default::default(),
-        };
-        let s = script(&app, "echo $PORT");
-        assert!(s.starts_with("if ! id -u shop >/dev/null 2>&1; then echo 'app shop is not installed on this host (no user shop): deploy it first' >&2; exit 1; fi\n"), "{s}");
-        assert!(s.contains("-p WorkingDirectory=/opt/raijin/shop"), "{s}");
-        assert!(s.contains("/bin/sh -c 'echo $PORT' </dev/null &\n"), "{s}");
-    }
 }

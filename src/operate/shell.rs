@@ -12,12 +12,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::require_installed;
 use crate::config::AppConfig;
 use crate::deploy::{self, remote::Remote};
 use crate::engine::Engine;
-use crate::remote::Layout;
-use crate::remote::as_app::AsApp;
+use crate::remote::scripts::operate as scripts;
 use crate::ssh::{ExitStatus, PtyEvent, SshError, dead_link_bound};
 
 /// Input from the local terminal.
@@ -52,12 +50,6 @@ pub enum ShellError {
     Terminal(#[from] std::io::Error),
 }
 
-/// The script (run as root) that starts the app shell.
-pub fn script(app: &AppConfig) -> String {
-    let run = AsApp::for_current(app, &Layout::new(&app.name));
-    format!("{}{}", require_installed(app), run.pty_shell())
-}
-
 /// Open the app shell on `host` (one of the app's) with the face's terminal.
 pub async fn shell(
     engine: &Engine,
@@ -83,7 +75,7 @@ pub async fn run_shell(
     io: &mut impl TerminalIo,
 ) -> Result<ExitStatus, ShellError> {
     let (cols, rows) = io.size();
-    let cmd = remote.root_command(&script(app));
+    let cmd = remote.root_command(&scripts::shell(app));
     let mut pty = remote
         .session
         .open_pty(Some(&cmd), &io.term(), cols, rows)
@@ -122,36 +114,4 @@ pub async fn run_shell(
 
 async fn within<T>(bound: Duration, f: impl Future<Output = T>) -> Option<T> {
     tokio::time::timeout(bound, f).await.ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::AppKind;
-
-    #[test]
-    fn the_shell_runs_under_systemd_run_with_a_pty() {
-        let app = AppConfig {
-            name: "shop".into(),
-            hosts: vec!["h1".into()],
-            build: None,
-            artifact: "x".into(),
-            kind: AppKind::Binary,
-            version_source: Default::default(),
-            versions_to_keep: 3,
-            user: "shop-user".into(),
-            env_file: None,
-            env: Default::default(),
-            processes: Default::default(),
-            proxy: None,
-            hooks: Default::default(),
-        };
-        let s = script(&app);
-        assert!(s.starts_with("if ! id -u shop-user "), "{s}");
-        assert!(
-            s.contains("exec systemd-run --quiet --pty --wait --collect --service-type=exec -p User=shop-user -p Group=shop-user -p WorkingDirectory=/opt/raijin/shop"),
-            "{s}"
-        );
-        assert!(s.ends_with("-p \"Environment=SHELL=$s\" \"$s\"\n"), "{s}");
-    }
 }

@@ -31,8 +31,8 @@
 
 use std::fmt::Write as _;
 
-use super::as_app::SYSTEM_PATH;
 use super::layout::Layout;
+use super::scripts::as_app::SYSTEM_PATH;
 use crate::config::{AppConfig, AppKind, ProcessConfig};
 
 /// One unit file: its name (`hello-web.service`) and its full contents.
