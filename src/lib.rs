@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod engine;
+pub mod inspect;
 pub mod keys;
 pub mod logging;
 pub mod logs;

@@ -9,10 +9,11 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::deploy::{self, DeployRequest, Report, RollbackRequest, inspect, remote::Remote};
+use crate::deploy::{self, DeployRequest, Report, RollbackRequest};
 use crate::engine::Engine;
 use crate::engine::events::{Event, Events};
-use crate::remote::Layout;
+use crate::inspect;
+use crate::operate::{self, OperateError};
 use crate::ssh::OutputKind;
 use crate::util::human_bytes;
 
@@ -286,8 +287,9 @@ fn finish(result: Option<anyhow::Result<Report>>, json: bool, verb: &str) -> Exi
 
 /// The hosts an operation on `app` acts on, or the exit code after saying why not.
 fn target_hosts(engine: &Engine, app: &str, requested: &[String]) -> Result<Vec<String>, ExitCode> {
-    deploy::app(engine, app)
-        .and_then(|a| deploy::hosts_for(a, requested))
+    engine
+        .app(app)
+        .and_then(|a| engine.hosts_for(a, requested))
         .map_err(|e| {
             eprintln!("error: {e:#}");
             ExitCode::from(super::EXIT_CONFIG)
@@ -360,25 +362,16 @@ pub async fn rollback(engine: &Engine, args: RollbackArgs) -> ExitCode {
 }
 
 pub async fn history(engine: &Engine, args: HistoryArgs) -> ExitCode {
-    let app = match deploy::app(engine, &args.app) {
-        Ok(a) => a.clone(),
+    let results = match inspect::history(engine, &args.app).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let layout = Layout::new(&app.name);
-    let jobs = app.hosts.iter().map(|h| {
-        let layout = &layout;
-        async move {
-            let r = Remote::new(h, engine.session(h)?);
-            inspect::host_history(&r, layout).await
-        }
-    });
-    let results = futures::future::join_all(jobs).await;
     let mut failed = false;
     let mut all = Vec::new();
-    for (h, res) in app.hosts.iter().zip(results) {
+    for (h, res) in results {
         match res {
             Ok(hist) => all.push(hist),
             Err(e) => {
@@ -418,41 +411,19 @@ pub async fn history(engine: &Engine, args: HistoryArgs) -> ExitCode {
 }
 
 pub async fn status(engine: &Engine, args: StatusArgs) -> ExitCode {
-    let apps: Vec<_> = match &args.app {
-        Some(a) => match deploy::app(engine, a) {
-            Ok(a) => vec![a.clone()],
+    let apps: Vec<String> = match &args.app {
+        Some(a) => vec![a.clone()],
+        None => engine.apps().map(|a| a.name.clone()).collect(),
+    };
+    let mut out = Vec::new();
+    for app in &apps {
+        match inspect::status(engine, app).await {
+            Ok(s) => out.push(s),
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return ExitCode::from(super::EXIT_CONFIG);
             }
-        },
-        None => engine.config.apps.values().cloned().collect(),
-    };
-    #[derive(Serialize)]
-    struct AppStatus {
-        app: String,
-        hosts: Vec<inspect::HostStatus>,
-    }
-    let mut out = Vec::new();
-    for app in &apps {
-        let layout = Layout::new(&app.name);
-        let jobs = app.hosts.iter().map(|h| {
-            let layout = &layout;
-            async move {
-                match engine.session(h) {
-                    Ok(s) => inspect::host_status(&Remote::new(h, s), layout).await,
-                    Err(e) => inspect::HostStatus {
-                        host: h.clone(),
-                        error: Some(e.to_string()),
-                        ..Default::default()
-                    },
-                }
-            }
-        });
-        out.push(AppStatus {
-            app: app.name.clone(),
-            hosts: futures::future::join_all(jobs).await,
-        });
+        }
     }
     let failed = out.iter().flat_map(|a| &a.hosts).any(|h| h.error.is_some());
     if args.json {
@@ -493,26 +464,18 @@ pub async fn status(engine: &Engine, args: StatusArgs) -> ExitCode {
 
 pub async fn host(engine: &Engine, cmd: HostCommand) -> ExitCode {
     let HostCommand::Bootstrap { host } = cmd;
-    let session = match engine.session(&host) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
-    };
-    let user = session.target().user.clone();
-    let r = Remote::new(&host, session);
-    match r
-        .script(
-            "bootstrapping the host",
-            &crate::remote::scripts::bootstrap::bootstrap(&user),
-        )
-        .await
-    {
-        Ok(out) => {
-            println!("{host}: ready for raijin (deploy user {user})");
-            print!("{}", out.stdout_str());
+    match operate::bootstrap(engine, &host).await {
+        Ok(done) => {
+            println!(
+                "{}: ready for raijin (deploy user {})",
+                done.host, done.user
+            );
+            print!("{}", done.report);
             ExitCode::SUCCESS
+        }
+        Err(e @ OperateError::Lookup(_)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(super::EXIT_CONFIG)
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -215,7 +215,7 @@ struct KeyReport {
 }
 
 async fn check(engine: &Engine, args: CheckArgs) -> ExitCode {
-    let app = match crate::deploy::app(engine, &args.app) {
+    let app = match engine.app(&args.app) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -57,7 +57,7 @@ impl Console {
     pub fn prepare(config: &Config) -> Result<Console, String> {
         let keymap = Keymap::with_overrides(&config.ui.keymap)
             .map_err(|e| format!("{}: {e}", config.path.display()))?;
-        let dir = crate::deploy::plan::project_dir(config);
+        let dir = config.project_dir();
         let theme = Theme::load(&config.ui.theme, &dir)
             .map_err(|e| format!("{}: error: [ui] theme: {e}", config.path.display()))?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -111,17 +111,27 @@ impl Console {
         } = self;
         let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         let now = Instant::now();
-        let mut app = App::new(app_infos(&engine.config), host_infos(&engine), keymap, now);
+        // Keep every link up and report its state.
+        let links = engine.watch_links(RTT_EVERY);
+        let hosts = links
+            .iter()
+            .map(|l| HostInfo {
+                name: l.host.clone(),
+                addr: l.address.clone(),
+                link: LinkState::Idle,
+                rtt: None,
+            })
+            .collect();
+        let mut app = App::new(app_infos(&engine.config), hosts, keymap, now);
         let size = term.size()?;
         app.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
 
-        // Keep every link up and report its state.
         let mut tasks = Vec::new();
-        for (name, session) in engine.sessions() {
-            tasks.push(session.supervise(RTT_EVERY));
-            let mut status = session.status();
+        for link in links {
+            tasks.push(link.task);
+            let mut status = link.status;
             let tx = tx.clone();
-            let host = name.clone();
+            let host = link.host;
             tasks.push(tokio::spawn(async move {
                 loop {
                     let s = status.borrow_and_update().clone();
@@ -308,18 +318,6 @@ pub fn app_infos(config: &Config) -> Vec<AppInfo> {
         .map(|a| AppInfo {
             name: a.name.clone(),
             hosts: a.hosts.clone(),
-        })
-        .collect()
-}
-
-fn host_infos(engine: &Engine) -> Vec<HostInfo> {
-    engine
-        .sessions()
-        .map(|(name, s)| HostInfo {
-            name: name.clone(),
-            addr: s.target().host.clone(),
-            link: LinkState::Idle,
-            rtt: None,
         })
         .collect()
 }

@@ -1,9 +1,9 @@
 //! Every shell script and command line raijin runs on a host, rendered in one place:
 //! the deploy pipeline's steps, reading history and status, bootstrap, the host's
 //! facts, the journal readers, and `exec` and the app shell as the app's user
-//! (`as_app`, `operate`). Each needs only
-//! POSIX sh, coreutils, systemd and the base tools of every Linux system (`flock`
-//! from util-linux, `grep`, `sed`, `find`); every value is shell-quoted.
+//! (`as_app`, `operate`). Each needs only POSIX sh, coreutils, systemd and the base
+//! tools of every Linux system (`flock` from util-linux, `grep`, `sed`, `find`);
+//! every value is shell-quoted.
 //!
 //! The scripts run as root and follow the layout's one rule (see
 //! [`crate::remote::layout`]): they read, list, execute and delete only in the
