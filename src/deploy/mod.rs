@@ -115,9 +115,9 @@ pub(crate) async fn preflight(
     events: &Events,
 ) -> anyhow::Result<(Vec<String>, Vec<HostOutcome>)> {
     let checks = hosts.iter().map(|h| async move {
-        let result = match engine.session(h) {
-            Ok(s) => s.connect().await.map_err(|e| e.to_string()),
-            Err(e) => Err(format!("{e:#}")),
+        let result = match engine.host(h) {
+            Ok(host) => host.connect().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
         (h.clone(), result)
     });
