@@ -7,15 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
+use super::events::{print_events, print_report};
 use crate::deploy::{self, DeployRequest, Report, RollbackRequest};
 use crate::engine::Engine;
-use crate::engine::events::{Event, Events};
+use crate::engine::events::Events;
 use crate::inspect;
 use crate::operate::{self, OperateError};
-use crate::ssh::OutputKind;
-use crate::util::human_bytes;
 
 #[derive(Args, Debug)]
 pub struct DeployArgs {
@@ -96,146 +94,6 @@ fn confirm(question: &str) -> bool {
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
     matches!(answer.trim(), "y" | "Y" | "yes")
-}
-
-/// Prints events as they arrive: JSON lines, or human lines with progress bars.
-async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>, json: bool) {
-    let tty = std::io::stderr().is_terminal();
-    let mut last_pct: std::collections::HashMap<String, u64> = Default::default();
-    while let Some(e) = rx.recv().await {
-        if json {
-            if let Ok(s) = serde_json::to_string(&e) {
-                println!("{s}");
-            }
-            continue;
-        }
-        let tag = |h: &Option<String>| match h {
-            Some(h) => format!("[{h}] "),
-            None => String::new(),
-        };
-        let line = match &e {
-            Event::StepStarted { host, step, detail } => Some(format!(
-                "{}{:<8} {}",
-                tag(host),
-                step.name(),
-                detail.clone().unwrap_or_else(|| "…".into())
-            )),
-            Event::Progress {
-                host,
-                step,
-                done,
-                total,
-            } => {
-                let pct = if *total == 0 { 100 } else { done * 100 / total };
-                let key = format!("{host:?}{step:?}");
-                let prev = last_pct.insert(key, pct);
-                // Every 10% on a terminal, start and end otherwise.
-                let show = if tty {
-                    prev.is_none_or(|p| pct / 10 != p / 10)
-                } else {
-                    pct == 100 || prev.is_none()
-                };
-                show.then(|| {
-                    let filled = (pct / 5) as usize;
-                    format!(
-                        "{}{:<8} [{}{}] {pct:>3}% {} / {}",
-                        tag(host),
-                        step.name(),
-                        "#".repeat(filled),
-                        ".".repeat(20 - filled),
-                        human_bytes(*done),
-                        human_bytes(*total)
-                    )
-                })
-            }
-            Event::Output {
-                host,
-                step,
-                stream,
-                line,
-            } => Some(format!(
-                "{}{:<8} {} {line}",
-                tag(host),
-                step.name(),
-                if *stream == OutputKind::Stderr {
-                    "!"
-                } else {
-                    "|"
-                }
-            )),
-            Event::StepFinished {
-                host,
-                step,
-                elapsed_ms,
-                detail,
-            } => Some(format!(
-                "{}{:<8} done in {:.2}s{}",
-                tag(host),
-                step.name(),
-                *elapsed_ms as f64 / 1000.0,
-                detail
-                    .as_ref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            )),
-            Event::StepFailed {
-                host,
-                step,
-                error,
-                journal,
-            } => {
-                let mut s = format!("{}{:<8} FAILED: {error}", tag(host), step.name());
-                for j in journal {
-                    s.push_str(&format!("\n{}    journal | {j}", tag(host)));
-                }
-                Some(s)
-            }
-            Event::HostDone {
-                host, ok, summary, ..
-            } => Some(format!(
-                "[{host}] {} {summary}",
-                if *ok { "OK" } else { "FAILED" }
-            )),
-        };
-        if let Some(l) = line {
-            eprintln!("{l}");
-        }
-    }
-}
-
-fn print_report(report: &Report, json: bool, verb: &str) {
-    if json {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            event: &'static str,
-            #[serde(flatten)]
-            report: &'a Report,
-        }
-        if let Ok(s) = serde_json::to_string(&Out {
-            event: "report",
-            report,
-        }) {
-            println!("{s}");
-        }
-        return;
-    }
-    println!("{verb} {} {}:", report.app, report.version);
-    for h in &report.hosts {
-        match &h.error {
-            None => println!(
-                "  {:<10} ok      {}{} in {:.2}s, sent {}",
-                h.host,
-                h.from_version
-                    .as_ref()
-                    .map(|f| format!("{f} → "))
-                    .unwrap_or_default(),
-                h.version,
-                h.elapsed_ms as f64 / 1000.0,
-                human_bytes(h.bytes_sent)
-            ),
-            Some(e) => println!("  {:<10} FAILED  {e}", h.host),
-        }
-    }
 }
 
 /// Run an operation with events printed, releasing locks on Ctrl-C.
