@@ -103,11 +103,6 @@ impl LogStream {
         self.ring.take(max).await
     }
 
-    /// What is ready now, without waiting (for a render loop).
-    pub fn try_batch(&mut self, max: usize) -> Option<Vec<LogItem>> {
-        self.ring.try_take(max)
-    }
-
     /// The hosts followed, in configuration order.
     pub fn hosts(&self) -> &[String] {
         &self.hosts
