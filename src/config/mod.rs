@@ -193,7 +193,6 @@ command = "./hello serve --release {release}"
         assert_eq!(config.ssh.keepalive_interval_secs, 3);
         assert_eq!(config.ssh.keepalive_max, 3);
         assert_eq!(config.secrets, SecretsConfig::default());
-        assert_eq!(config.secrets.adapter, SecretAdapter::Keyring);
         assert_eq!(config.secrets.timeout_secs, 10);
         assert_eq!(config.ui.theme, "dark");
         let host = &config.hosts["web1"];
