@@ -603,3 +603,101 @@ fn an_unreachable_host_stops_the_deploy_before_the_build() {
     drop(heal);
     assert_eq!(curl(tb, "h5", "treach.test", "/version"), "u1\n");
 }
+
+#[test]
+fn a_revert_puts_back_the_previous_releases_own_units() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tunits", &["h2"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tunits", &["h2"], 9146, "", ""));
+    assert!(deploy(&cfg, "tunits", "r1").status.success());
+    // r2 adds a process and fails its health check.
+    let worker = "[apps.tunits.processes.worker]\ncommand = \"sleep 3600\"\n";
+    let failing = binary_app(
+        tb,
+        "tunits",
+        &["h2"],
+        9146,
+        "HELLO_FAIL_HEALTH = \"1\"\n",
+        worker,
+    )
+    .replace(
+        "health_path = \"/health\"\n",
+        "health_path = \"/health\"\nhealth_timeout_secs = 3\n",
+    );
+    std::fs::write(&cfg, failing).unwrap();
+    let out = deploy(&cfg, "tunits", "r2");
+    assert!(!out.status.success());
+    let err = report(&out)["hosts"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(err.contains("r1 is serving again"), "{err}");
+    let units = tb.ssh(
+        "h2",
+        "ls /etc/systemd/system | grep '^tunits-' ; cat /var/lib/raijin/tunits/units; systemctl is-active tunits-worker.service || true",
+    );
+    assert_eq!(
+        units, "tunits-web.service\ntunits-web.service\ninactive\n",
+        "{units}"
+    );
+    assert_eq!(curl(tb, "h2", "tunits.test", "/version"), "r1\n");
+}
+
+#[test]
+fn leftovers_of_interrupted_deploys_are_cleaned_by_the_next_one() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tleft", &["h1"]);
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "left\n").unwrap();
+    let (_d, cfg) = tb.temp_config(&static_app(tb, "tleft", &["h1"], site.path(), 3));
+    assert!(deploy(&cfg, "tleft", "l1").status.success());
+    // What a crash half way through a push would leave.
+    tb.ssh(
+        "h1",
+        "cd /var/lib/raijin/tleft/releases && mkdir -p l2.partial/site l3/site && echo x > l3/site/index.html",
+    );
+    assert!(deploy(&cfg, "tleft", "l4").status.success());
+    assert_eq!(
+        tb.ssh("h1", "ls /var/lib/raijin/tleft/releases"),
+        "l1\nl4\n"
+    );
+}
+
+#[test]
+fn caddy_changes_of_two_apps_on_one_host_take_turns() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tcad1", &["h3"]);
+    fresh(tb, "tcad2", &["h3"]);
+    for round in 0..4u16 {
+        // Each round moves both apps to another port, so both sites change.
+        let cfgs: Vec<_> = [("tcad1", 9170), ("tcad2", 9180)]
+            .iter()
+            .map(|(app, base)| tb.temp_config(&binary_app(tb, app, &["h3"], base + round, "", "")))
+            .collect();
+        let children: Vec<_> = cfgs
+            .iter()
+            .zip(["tcad1", "tcad2"])
+            .map(|((_, cfg), app)| {
+                Command::new(env!("CARGO_BIN_EXE_raijin"))
+                    .arg("-c")
+                    .arg(cfg)
+                    .args(["deploy", app, "--version", &format!("c{round}"), "--yes"])
+                    .env_remove("SSH_AUTH_SOCK")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", stderr(&out));
+        }
+        for app in ["tcad1", "tcad2"] {
+            assert_eq!(
+                curl(tb, "h3", &format!("{app}.test"), "/version"),
+                format!("c{round}\n")
+            );
+        }
+    }
+}

@@ -45,7 +45,7 @@ pub struct DeployArgs {
 #[derive(Args, Debug)]
 pub struct RollbackArgs {
     pub app: String,
-    /// Version to go back to [default: the previous good release on each host]
+    /// Release id, or version (its newest release), to go back to [default: the previous good release on each host]
     #[arg(long)]
     pub to: Option<String>,
     #[arg(long = "host", value_name = "HOST")]

@@ -17,6 +17,8 @@ pub const MIN_VERSIONS_TO_KEEP: usize = 2;
 pub const MANY_VERSIONS_TO_KEEP: usize = 50;
 pub const DEFAULT_REPLICAS: u32 = 1;
 pub const DEFAULT_HEALTH_PATH: &str = "/";
+/// How long a new release may take to become healthy by default.
+pub const DEFAULT_HEALTH_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_SECRETS_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_THEME: &str = "dark";
 
@@ -198,6 +200,8 @@ pub struct ProxyConfig {
     pub port: Option<u16>,
     /// Starts with `/`.
     pub health_path: String,
+    /// How long a new release may take to become healthy (1 to 3600 s).
+    pub health_timeout_secs: u64,
 }
 
 /// `[apps.NAME.hooks]`: commands run on the hosts at points of a deploy.

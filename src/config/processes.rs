@@ -178,5 +178,9 @@ pub(super) fn proxy(
         port: port.and_then(|n| u16::try_from(n.value).ok()),
         health_path: health_path
             .map_or_else(|| DEFAULT_HEALTH_PATH.to_string(), |h| h.value.to_string()),
+        health_timeout_secs: p
+            .int("health_timeout_secs")
+            .and_then(|n| u64::try_from(n.value).ok())
+            .unwrap_or(DEFAULT_HEALTH_TIMEOUT_SECS),
     }
 }

@@ -225,6 +225,7 @@ pub(crate) static PROXY: Section = Section {
         field("process", Kind::Str),
         field("port", PORT),
         field("health_path", Kind::Str),
+        field("health_timeout_secs", Kind::Int { min: 1, max: 3600 }),
     ],
 };
 

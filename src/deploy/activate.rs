@@ -8,7 +8,7 @@
 //! the host's own bounds plus [`OUTCOME_GRACE`], then gives up saying what the host
 //! does on its own.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -23,9 +23,9 @@ use crate::remote::scripts::inspect::journal_tail;
 use crate::remote::units;
 use crate::ssh::OutputKind;
 
-/// How long a new release has to become healthy: its units active, then its health
-/// path answering 2xx through Caddy.
-pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a release without an HTTP health check has to get its units active
+/// (apps with a proxy set `health_timeout_secs`).
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// How much longer than raijin's health check the host waits for its word.
 pub const CONFIRM_GRACE: Duration = Duration::from_secs(5);
 /// After a lost link, how long beyond the host's bounds raijin tries to read the outcome.
@@ -81,14 +81,15 @@ pub(crate) async fn activate(
     let started = Instant::now();
     events.started(host, Step::Activate, Some(release.to_string()));
     let id = crate::util::random_hex(8);
+    let timeout = health_timeout(app);
     let confirm_secs = app
         .proxy
         .as_ref()
-        .map(|_| (HEALTH_TIMEOUT + CONFIRM_GRACE).as_secs());
+        .map(|_| (timeout + CONFIRM_GRACE).as_secs());
     let params = Params {
         id: &id,
         target: release,
-        units_timeout_secs: HEALTH_TIMEOUT.as_secs(),
+        units_timeout_secs: timeout.as_secs(),
         confirm_secs,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -229,14 +230,10 @@ async fn recover(
 ) -> Option<Outcome> {
     let bound =
         Duration::from_secs(p.units_timeout_secs + p.confirm_secs.unwrap_or(0)) + OUTCOME_GRACE;
-    while started.elapsed() < bound {
-        if let Ok(out) = r
-            .script(
-                "reading the activation's outcome",
-                &script::outcome(layout, id),
-            )
-            .await
-        {
+    let script = script::outcome(layout, id);
+    while let Some(left) = bound.checked_sub(started.elapsed()) {
+        let attempt = r.script("reading the activation's outcome", &script);
+        if let Ok(Ok(out)) = tokio::time::timeout(left, attempt).await {
             let text = out.stdout_str();
             let mut lines = text.lines().map(String::from);
             match lines.next().as_deref() {
@@ -265,13 +262,14 @@ fn gave_up(r: &Remote, release: &str, seen: &Seen, p: &Params<'_>, proxied: bool
         .unwrap_or_else(|| "nothing (no earlier release)".into());
     let when = seen
         .confirm_deadline
-        .map(|d| {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|n| n.as_secs())
-                .unwrap_or(0);
-            format!(" within {} s", d.saturating_sub(now))
+        .and_then(|d| time::OffsetDateTime::from_unix_timestamp(i64::try_from(d).ok()?).ok())
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[hour]:[minute]:[second] UTC"
+            ))
+            .ok()
         })
+        .map(|t| format!(" at {t}"))
         .unwrap_or_default();
     let what = if seen.confirmed {
         format!("{release} was confirmed healthy and stays")
@@ -294,7 +292,7 @@ async fn check_and_confirm(r: Remote, app: AppConfig, layout: Layout, id: String
     let Some(proxy) = &app.proxy else {
         return;
     };
-    let deadline = Instant::now() + HEALTH_TIMEOUT;
+    let deadline = Instant::now() + health_timeout(&app);
     let last = loop {
         let last = match http_get(&r, &proxy.domain, &proxy.health_path).await {
             Ok(code) if (200..300).contains(&code) => break None,
@@ -320,6 +318,13 @@ async fn check_and_confirm(r: Remote, app: AppConfig, layout: Layout, id: String
             ),
         );
     }
+}
+
+/// How long a new release of `app` may take to become healthy.
+fn health_timeout(app: &AppConfig) -> Duration {
+    app.proxy.as_ref().map_or(HEALTH_TIMEOUT, |p| {
+        Duration::from_secs(p.health_timeout_secs)
+    })
 }
 
 /// The unit of the process behind the proxy (its first instance).

@@ -1,0 +1,397 @@
+//! Faults during the activation, on the testbed: raijin killed (SIGKILL) or the host's
+//! link cut at points spread through activate, health and revert, while a request
+//! loop on the host asks Caddy every 20 ms. Whatever dies, the host ends on one whole
+//! release (its `current`, its unit file and what it serves agree), no request fails,
+//! and the next deploy needs no flag. A link cut during the health wait of a failing
+//! release: the host goes back to the previous release by itself.
+
+#[path = "common/apps.rs"]
+mod apps;
+mod common;
+
+use std::io::BufRead as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use apps::{binary_app, ready, run};
+use common::{Testbed, lock_host, stderr};
+
+const HOST: &str = "h4";
+
+/// A request loop on the host, through Caddy, every 20 ms; stopped when dropped.
+struct Load<'a> {
+    tb: &'a Testbed,
+    unit: String,
+    log: String,
+}
+
+impl<'a> Load<'a> {
+    fn start(tb: &'a Testbed, host: &str, domain: &str) -> Load<'a> {
+        let unit = format!("rjload-{domain}");
+        let log = format!("/tmp/{unit}.log");
+        tb.ssh(
+            host,
+            &format!(
+                "systemctl stop {unit} >/dev/null 2>&1; systemctl reset-failed {unit} >/dev/null 2>&1; rm -f {log}; \
+                 systemd-run --unit={unit} --quiet sh -c 'while :; do curl -s -o /dev/null -m 10 -w \"%{{http_code}}\\n\" -H \"Host: {domain}\" http://127.0.0.1/ >> {log}; sleep 0.02; done'"
+            ),
+        );
+        Load { tb, unit, log }
+    }
+
+    /// Requests so far and the answers that were not 200.
+    fn counts(&self, host: &str) -> (usize, Vec<String>) {
+        let out = self.tb.ssh(host, &format!("cat {}", self.log));
+        let all: Vec<String> = out.lines().map(String::from).collect();
+        let bad = all
+            .iter()
+            .filter(|c| c.as_str() != "200")
+            .cloned()
+            .collect();
+        (all.len(), bad)
+    }
+}
+
+impl Drop for Load<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("ssh")
+            .arg("-F")
+            .arg(self.tb.ssh_config())
+            .args(["-o", "BatchMode=yes", &format!("tb-{HOST}")])
+            .arg(format!(
+                "systemctl stop {} >/dev/null 2>&1; true",
+                self.unit
+            ))
+            .status();
+    }
+}
+
+/// Heals the host's link when dropped, so a failing assertion leaves it up.
+struct Cut<'a> {
+    tb: &'a Testbed,
+    host: &'a str,
+    cut: bool,
+}
+
+impl<'a> Cut<'a> {
+    fn new(tb: &'a Testbed, host: &'a str) -> Cut<'a> {
+        Cut {
+            tb,
+            host,
+            cut: false,
+        }
+    }
+    fn cut(&mut self) {
+        self.tb.script(&["cut", self.host]);
+        self.cut = true;
+    }
+    fn heal(&mut self) {
+        if self.cut {
+            self.tb.script(&["heal", self.host]);
+            self.cut = false;
+        }
+    }
+}
+
+impl Drop for Cut<'_> {
+    fn drop(&mut self) {
+        self.heal();
+    }
+}
+
+/// `raijin deploy --json` in the background; its event lines arrive on a channel.
+fn spawn_deploy(
+    cfg: &Path,
+    app: &str,
+    version: &str,
+) -> (Child, mpsc::Receiver<serde_json::Value>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+        .arg("-c")
+        .arg(cfg)
+        .args(["deploy", app, "--version", version, "--yes", "--json"])
+        .env_remove("SSH_AUTH_SOCK")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn raijin");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && tx.send(v).is_err()
+            {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Where in the activation the fault hits: after this event, plus a delay.
+#[derive(Clone, Copy, Debug)]
+enum At {
+    ActivateStarted,
+    Applied,
+    HealthStarted,
+    Reverting,
+}
+
+impl At {
+    fn matches(self, e: &serde_json::Value) -> bool {
+        match self {
+            At::ActivateStarted => e["event"] == "step_started" && e["step"] == "activate",
+            At::Applied => e["event"] == "step_finished" && e["step"] == "activate",
+            At::HealthStarted => e["event"] == "step_started" && e["step"] == "health",
+            At::Reverting => {
+                e["event"] == "output"
+                    && e["step"] == "health"
+                    && e["line"]
+                        .as_str()
+                        .is_some_and(|l| l.starts_with("not healthy: putting"))
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    Kill,
+    CutLink,
+}
+
+/// Wait until the host's activation unit of `app` has finished (bounded).
+fn wait_activation_done(tb: &Testbed, host: &str, app: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = tb.ssh(
+            host,
+            &format!("systemctl is-active raijin.activate-{app}.service || true"),
+        );
+        if state.trim() != "active" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the activation never finished");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The host runs one whole release: `current`, the installed unit file and the
+/// served version agree, and the unit is active. Returns the release id.
+fn one_whole_release(tb: &Testbed, host: &str, app: &str, domain: &str, when: &str) -> String {
+    let out = tb.ssh(
+        host,
+        &format!(
+            "S=/var/lib/raijin/{app}; r=$(readlink $S/current); echo ${{r##*/}}; \
+             cmp -s $S/current/.raijin/units/{app}-web.service /etc/systemd/system/{app}-web.service && echo units-agree; \
+             systemctl is-active {app}-web.service; \
+             curl -s -m 10 -H 'Host: {domain}' http://127.0.0.1/version"
+        ),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() >= 4, "{when}: {out}");
+    let release = lines[0].to_string();
+    assert_eq!(lines[1], "units-agree", "{when}: {out}");
+    assert_eq!(lines[2], "active", "{when}: {out}");
+    let version = release.split('~').next().unwrap_or_default();
+    assert_eq!(
+        lines[3], version,
+        "{when}: serves another release than current: {out}"
+    );
+    release
+}
+
+fn config(tb: &Testbed, app: &str, port: u16, failing: bool) -> String {
+    let env = if failing {
+        "HELLO_FAIL_HEALTH = \"1\"\n"
+    } else {
+        ""
+    };
+    binary_app(tb, app, &[HOST], port, env, "").replace(
+        "health_path = \"/health\"\n",
+        "health_path = \"/health\"\nhealth_timeout_secs = 5\n",
+    )
+}
+
+#[test]
+fn a_killed_raijin_or_a_cut_link_anywhere_in_the_activation_leaves_one_whole_release() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host(HOST);
+    let app = "tfault";
+    let domain = "tfault.test";
+    apps::fresh(tb, app, &[HOST]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("raijin.toml");
+    let bad_cfg = dir.path().join("failing.toml");
+    std::fs::write(&cfg, config(tb, app, 9160, false)).unwrap();
+    std::fs::write(&bad_cfg, config(tb, app, 9160, true)).unwrap();
+    let first = run(&cfg, &["deploy", app, "--version", "f0", "--yes"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let load = Load::start(tb, HOST, domain);
+
+    let points: &[(Fault, At, u64, bool)] = &[
+        (Fault::Kill, At::ActivateStarted, 0, false),
+        (Fault::Kill, At::ActivateStarted, 40, false),
+        (Fault::Kill, At::ActivateStarted, 120, false),
+        (Fault::Kill, At::Applied, 0, false),
+        (Fault::Kill, At::HealthStarted, 30, false),
+        (Fault::Kill, At::HealthStarted, 150, true),
+        (Fault::Kill, At::Reverting, 0, true),
+        (Fault::CutLink, At::ActivateStarted, 0, false),
+        (Fault::CutLink, At::ActivateStarted, 80, false),
+        (Fault::CutLink, At::Applied, 0, false),
+        (Fault::CutLink, At::HealthStarted, 100, true),
+        (Fault::CutLink, At::Reverting, 0, true),
+    ];
+    for (i, &(fault, at, delay_ms, failing)) in points.iter().enumerate() {
+        let when = format!(
+            "point {i}: {fault:?} at {at:?} + {delay_ms} ms{}",
+            if failing { " (failing release)" } else { "" }
+        );
+        let version = format!("f{}", i + 1);
+        let (mut child, events) =
+            spawn_deploy(if failing { &bad_cfg } else { &cfg }, app, &version);
+        let mut link = Cut::new(tb, HOST);
+        let mut hit = false;
+        while let Ok(e) = events.recv_timeout(Duration::from_secs(60)) {
+            if at.matches(&e) {
+                std::thread::sleep(Duration::from_millis(delay_ms));
+                match fault {
+                    Fault::Kill => {
+                        let _ = child.kill();
+                    }
+                    Fault::CutLink => link.cut(),
+                }
+                hit = true;
+                break;
+            }
+        }
+        assert!(hit, "{when}: the trigger never came");
+        if fault == Fault::CutLink {
+            // The host goes on by itself: longer than its own bounds (5 s health,
+            // 5 s more for raijin's word).
+            std::thread::sleep(Duration::from_secs(12));
+            link.heal();
+        }
+        let status = child.wait().expect("raijin exits");
+        wait_activation_done(tb, HOST, app);
+        let release = one_whole_release(tb, HOST, app, domain, &when);
+        if status.success() {
+            assert_eq!(
+                release, version,
+                "{when}: raijin said ok, the host runs {release}"
+            );
+        }
+        if failing {
+            assert_ne!(
+                release.split('~').next(),
+                Some(version.as_str()),
+                "{when}: the failing release serves"
+            );
+        }
+        // The next deploy needs no flag (a lock left by the killed or cut raijin is stale).
+        let next = format!("n{}", i + 1);
+        let out = run(&cfg, &["deploy", app, "--version", &next, "--yes"]);
+        assert!(
+            out.status.success(),
+            "{when}: the next deploy: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            one_whole_release(tb, HOST, app, domain, &format!("{when}, next deploy")),
+            next
+        );
+    }
+    let (requests, failed) = load.counts(HOST);
+    println!(
+        "{requests} requests during {} faults, {} failed",
+        points.len(),
+        failed.len()
+    );
+    assert!(requests > 200, "the request loop ran: {requests}");
+    assert!(
+        failed.is_empty(),
+        "{} of {requests} requests failed: {failed:?}",
+        failed.len()
+    );
+}
+
+#[test]
+fn a_cut_during_the_health_wait_of_a_failing_release_reverts_on_the_host() {
+    let Some(tb) = ready() else { return };
+    let host = "h5";
+    let _lock = lock_host(host);
+    let app = "tcuthealth";
+    apps::fresh(tb, app, &[host]);
+    let body = |extra_env: &str| {
+        format!(
+            "[ssh]\nconnect_timeout_secs = 3\n\n{}",
+            binary_app(tb, app, &[host], 9161, extra_env, "").replace(
+                "health_path = \"/health\"\n",
+                "health_path = \"/health\"\nhealth_timeout_secs = 12\n",
+            )
+        )
+    };
+    let (_d, cfg) = tb.temp_config(&body(""));
+    let ok = run(&cfg, &["deploy", app, "--version", "h1", "--yes"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    std::fs::write(
+        &cfg,
+        body("HELLO_FAIL_HEALTH = \"1\"\nHELLO_START_DELAY_MS = \"8000\"\n"),
+    )
+    .unwrap();
+    let (mut child, events) = spawn_deploy(&cfg, app, "h2");
+    let mut link = Cut::new(tb, host);
+    let mut saw_health = false;
+    while let Ok(e) = events.recv_timeout(Duration::from_secs(60)) {
+        if At::HealthStarted.matches(&e) {
+            saw_health = true;
+            std::thread::sleep(Duration::from_secs(2));
+            link.cut();
+            break;
+        }
+    }
+    assert!(saw_health, "the health wait never started");
+    let cut_at = Instant::now();
+    let mut report = None;
+    while let Ok(e) = events.recv_timeout(Duration::from_secs(120)) {
+        if e["event"] == "report" {
+            report = Some(e);
+        }
+    }
+    let status = child.wait().unwrap();
+    let gave_up_after = cut_at.elapsed();
+    assert!(!status.success());
+    let err = report.expect("a report")["hosts"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    println!("raijin ended {gave_up_after:?} after the cut: {err}");
+    assert!(
+        err.contains("the host finishes on its own") && err.contains("puts h1 back"),
+        "{err}"
+    );
+    // raijin gives up within its stated bound: the host's own (12 s for the units,
+    // 17 s for raijin's word) plus 15 s, counted from the activation's start.
+    assert!(gave_up_after < Duration::from_secs(60), "{gave_up_after:?}");
+    link.heal();
+    wait_activation_done(tb, host, app);
+    let out = tb.ssh(
+        host,
+        &format!(
+            "readlink /var/lib/raijin/{app}/current; cat /var/lib/raijin/{app}/releases/h2/.raijin/bad; \
+             curl -s -o /dev/null -w '%{{http_code}}\\n' -H 'Host: {app}.test' http://127.0.0.1/health"
+        ),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first(), Some(&"releases/h1"), "{out}");
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.contains("not confirmed healthy")),
+        "{out}"
+    );
+    assert_eq!(lines.last(), Some(&"200"), "{out}");
+}
