@@ -39,7 +39,7 @@ pub use crate::inspect;
 pub use activate::HEALTH_TIMEOUT;
 pub use finish::local_audit_path;
 pub use lock::LockInfo;
-pub use plan::{Preview, preview};
+pub use plan::{Preview, check_secrets, preview};
 pub use rollback::{RollbackRequest, rollback};
 
 #[derive(Clone, Debug, Default)]

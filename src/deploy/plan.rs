@@ -140,6 +140,18 @@ pub fn deployer() -> String {
     format!("{user}@{}", machine_name())
 }
 
+/// Every value of the app's environment resolved as the plan step resolves it, each
+/// with its source and its value or error (what `raijin secrets check` shows).
+pub async fn check_secrets(
+    engine: &Engine,
+    app: &str,
+) -> anyhow::Result<(String, Vec<crate::secrets::Resolution>)> {
+    let app = engine.app(app)?;
+    let vars = env_vars(app)?;
+    let resolutions = crate::secrets::resolve_each(&vars, &engine.config.secrets).await;
+    Ok((app.name.clone(), resolutions))
+}
+
 /// The app's environment before secrets are resolved, in file order: `env_file`
 /// lines, then `[apps.X.env]`. Values are verbatim (plain text or references).
 pub fn env_vars(app: &AppConfig) -> anyhow::Result<Vec<(String, String)>> {
