@@ -2,4 +2,4 @@
 //! only until the deploy steps that still use them are merged; new code uses
 //! [`crate::engine::Host`].
 
-pub use crate::engine::host::{Host as Remote, HostError as RemoteError};
+pub use crate::engine::host::Host as Remote;
