@@ -11,9 +11,9 @@
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use raijin::deploy::inspect::{HostHistory, HostStatus, Release, UnitState};
 use raijin::deploy::{HostOutcome, Report};
 use raijin::engine::events::{Event, Step};
+use raijin::inspect::{HostHistory, HostStatus, Release, UnitState};
 use raijin::logs::LogRecord;
 use raijin::ssh::{HostStatus as Link, LinkState, OutputKind};
 use raijin::tui::keymap::Keymap;

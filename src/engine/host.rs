@@ -20,9 +20,7 @@ use std::time::Duration;
 use crate::config::AppConfig;
 use crate::engine::events::{Events, Step};
 use crate::remote::scripts::{self, operate};
-use crate::ssh::{
-    ExitStatus, Output, OutputKind, PtyChannel, Session, SessionOptions, SshError, Stdin,
-};
+use crate::ssh::{ExitStatus, Output, OutputKind, PtyChannel, Session, SshError, Stdin};
 use crate::util::shell_quote;
 
 /// One configured host: its session and how to become root there.
@@ -76,8 +74,9 @@ impl Host {
         &self.session.target().user
     }
 
-    pub fn options(&self) -> &SessionOptions {
-        self.session.options()
+    /// How long in-flight work waits on a dead link before it fails.
+    pub fn dead_link_bound(&self) -> Duration {
+        crate::ssh::dead_link_bound(self.session.options())
     }
 
     /// Connect now (or check the link is up), within the connect timeout.
@@ -90,9 +89,8 @@ impl Host {
         self.session.ping().await
     }
 
-    /// A command line that runs `script` as root, for callers that stream a
-    /// channel themselves.
-    pub fn root_command(&self, script: &str) -> String {
+    /// A command line that runs `script` (given on it) as root.
+    fn root_command(&self, script: &str) -> String {
         format!(
             "{} -c {}",
             scripts::root_shell(self.sudo),

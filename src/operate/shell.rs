@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::config::AppConfig;
 use crate::engine::{Engine, Host, LookupError};
-use crate::ssh::{ExitStatus, PtyEvent, SshError, dead_link_bound};
+use crate::ssh::{ExitStatus, PtyEvent, SshError};
 
 /// Input from the local terminal.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl AppShell<'_> {
         let mut pty = host
             .open_app_shell(self.app, &io.term(), cols, rows)
             .await?;
-        let bound = dead_link_bound(host.options());
+        let bound = host.dead_link_bound();
         let timed_out = |what: &str| SshError::Timeout {
             host: host.host.clone(),
             what: what.to_string(),
