@@ -3,10 +3,10 @@
 //! Prints figures; run with `cargo bench --bench console`.
 //! Idle CPU with live hosts is measured by `scripts/bench-console`.
 
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use raijin::logs::LogRecord;
 use raijin::tui::keymap::Keymap;
-use raijin::tui::logs::LogRecord;
 use raijin::tui::state::{App, AppInfo, HostInfo, Msg};
 use raijin::tui::theme::Theme;
 use raijin::tui::ui;
@@ -46,11 +46,12 @@ fn main() {
         let color = if i % 7 == 0 { "\x1b[33m" } else { "" };
         app.update(
             Msg::Log(LogRecord {
-                time: UNIX_EPOCH + Duration::from_millis(1_795_000_000_000 + i),
+                time_us: (1_795_000_000_000 + i) * 1_000,
                 host: hosts[(i % 3) as usize].clone(),
                 unit: "hello-web.service".into(),
                 priority: 6,
                 message: format!("{color}GET /items/{i} 200 {}.{}ms\x1b[0m", i % 9, i % 10),
+                cursor: String::new(),
             }),
             t0,
         );

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use raijin::config::{self, AppKind, SecretAdapter, VersionSource};
+use raijin::config::{self, AppKind, VersionSource};
 
 const FIXTURES: &str = "tests/fixtures/config";
 
@@ -285,7 +285,7 @@ fn example_config_loads_cleanly() {
     assert!(docs.processes.is_empty());
     assert_eq!(docs.version_source, VersionSource::Fixed("2024.06".into()));
 
-    assert_eq!(config.secrets.adapter, SecretAdapter::Keyring);
+    assert_eq!(config.secrets.timeout_secs, 10);
     assert_eq!(config.ui.theme, "dark");
     assert_eq!(config.ui.keymap["rollback"], ["R", "ctrl-r"]);
 }

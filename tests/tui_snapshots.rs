@@ -11,12 +11,12 @@
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use raijin::deploy::inspect::{HostHistory, HostStatus, Release, UnitState};
 use raijin::deploy::{HostOutcome, Report};
 use raijin::engine::events::{Event, Step};
+use raijin::inspect::{HostHistory, HostStatus, Release, UnitState};
+use raijin::logs::LogRecord;
 use raijin::ssh::{HostStatus as Link, LinkState, OutputKind};
 use raijin::tui::keymap::Keymap;
-use raijin::tui::logs::LogRecord;
 use raijin::tui::run::Outcome;
 use raijin::tui::state::{App, AppInfo, Effect, HostInfo, Msg, Pending, Tab};
 use raijin::tui::theme::Theme;
@@ -578,11 +578,12 @@ fn logs_filtered_app(t0: Instant) -> App {
     for (i, (host, priority, message)) in lines.iter().enumerate() {
         app.update(
             Msg::Log(LogRecord {
-                time: UNIX_EPOCH + Duration::from_secs(1_795_000_000 + i as u64),
+                time_us: (1_795_000_000 + i as u64) * 1_000_000,
                 host: host.to_string(),
                 unit: "hello-web.service".into(),
                 priority: *priority,
                 message: message.to_string(),
+                cursor: String::new(),
             }),
             t0,
         );
@@ -659,11 +660,12 @@ fn no_color_has_no_colors_at_all() {
     let mut logs = logs_filtered_app(t0);
     logs.update(
         Msg::Log(LogRecord {
-            time: UNIX_EPOCH + Duration::from_secs(1_795_000_010),
+            time_us: 1_795_000_010 * 1_000_000,
             host: "h1".into(),
             unit: "hello-web.service".into(),
             priority: 6,
             message: "\x1b[32mready\x1b[0m: health checks pass".into(),
+            cursor: String::new(),
         }),
         t0,
     );

@@ -14,7 +14,6 @@ use std::time::Duration;
 use clap::Args;
 use tokio::sync::mpsc;
 
-use crate::deploy;
 use crate::engine::Engine;
 use crate::operate::{self, ExecOutput, ExecRequest};
 use crate::ssh::OutputKind;
@@ -32,7 +31,9 @@ pub struct ExecArgs {
 }
 
 pub async fn run(engine: &Engine, args: ExecArgs) -> ExitCode {
-    let hosts = match deploy::app(engine, &args.app).and_then(|a| deploy::hosts_for(a, &args.hosts))
+    let hosts = match engine
+        .app(&args.app)
+        .and_then(|a| engine.hosts_for(a, &args.hosts))
     {
         Ok(h) => h,
         Err(e) => {

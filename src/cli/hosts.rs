@@ -2,13 +2,11 @@
 //! whether it is connected, its RTT and its facts.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Args;
-use serde::Serialize;
 
 use crate::engine::Engine;
-use crate::engine::facts::{self, HostFacts};
+use crate::inspect::{self, HostReport};
 use crate::util::human_bytes;
 
 #[derive(Args, Debug)]
@@ -18,57 +16,8 @@ pub struct HostsArgs {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct HostReport {
-    host: String,
-    address: String,
-    connected: bool,
-    rtt_ms: Option<f64>,
-    #[serde(flatten)]
-    facts: Option<HostFacts>,
-    error: Option<String>,
-}
-
-/// Pings per host; the RTT shown is the lowest (the first one warms up).
-const PINGS: usize = 3;
-
 pub async fn run(engine: &Engine, args: HostsArgs) -> ExitCode {
-    let probes = engine.sessions().map(|(name, session)| {
-        let session = session.clone();
-        let name = name.clone();
-        async move {
-            let address = session.target().display_addr();
-            let res = async {
-                let facts = facts::gather(&session).await?;
-                let mut best: Option<Duration> = None;
-                for _ in 0..PINGS {
-                    let rtt = session.ping().await?;
-                    best = Some(best.map_or(rtt, |b| b.min(rtt)));
-                }
-                Ok::<_, crate::ssh::SshError>((facts, best))
-            }
-            .await;
-            match res {
-                Ok((facts, rtt)) => HostReport {
-                    host: name,
-                    address,
-                    connected: true,
-                    rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
-                    facts: Some(facts),
-                    error: None,
-                },
-                Err(e) => HostReport {
-                    host: name,
-                    address,
-                    connected: false,
-                    rtt_ms: None,
-                    facts: None,
-                    error: Some(e.to_string()),
-                },
-            }
-        }
-    });
-    let reports = futures::future::join_all(probes).await;
+    let reports = inspect::hosts(engine).await;
     let all_ok = reports.iter().all(|r| r.connected);
 
     if args.json {

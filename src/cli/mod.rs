@@ -1,6 +1,7 @@
 //! The CLI face: headless subcommands for scripts and CI. Human output on a
 //! terminal, JSON with `--json`, meaningful exit codes.
 
+mod events;
 mod exec;
 mod hosts;
 mod logs;

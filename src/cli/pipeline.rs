@@ -7,14 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
-use crate::deploy::{self, DeployRequest, Report, RollbackRequest, inspect, remote::Remote};
+use super::events::{print_events, print_report};
+use crate::deploy::{self, DeployRequest, Report, RollbackRequest};
 use crate::engine::Engine;
-use crate::engine::events::{Event, Events};
-use crate::remote::Layout;
-use crate::ssh::OutputKind;
-use crate::util::human_bytes;
+use crate::engine::events::Events;
+use crate::inspect;
+use crate::operate::{self, OperateError};
 
 #[derive(Args, Debug)]
 pub struct DeployArgs {
@@ -97,146 +96,6 @@ fn confirm(question: &str) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
-/// Prints events as they arrive: JSON lines, or human lines with progress bars.
-async fn print_events(mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>, json: bool) {
-    let tty = std::io::stderr().is_terminal();
-    let mut last_pct: std::collections::HashMap<String, u64> = Default::default();
-    while let Some(e) = rx.recv().await {
-        if json {
-            if let Ok(s) = serde_json::to_string(&e) {
-                println!("{s}");
-            }
-            continue;
-        }
-        let tag = |h: &Option<String>| match h {
-            Some(h) => format!("[{h}] "),
-            None => String::new(),
-        };
-        let line = match &e {
-            Event::StepStarted { host, step, detail } => Some(format!(
-                "{}{:<8} {}",
-                tag(host),
-                step.name(),
-                detail.clone().unwrap_or_else(|| "…".into())
-            )),
-            Event::Progress {
-                host,
-                step,
-                done,
-                total,
-            } => {
-                let pct = if *total == 0 { 100 } else { done * 100 / total };
-                let key = format!("{host:?}{step:?}");
-                let prev = last_pct.insert(key, pct);
-                // Every 10% on a terminal, start and end otherwise.
-                let show = if tty {
-                    prev.is_none_or(|p| pct / 10 != p / 10)
-                } else {
-                    pct == 100 || prev.is_none()
-                };
-                show.then(|| {
-                    let filled = (pct / 5) as usize;
-                    format!(
-                        "{}{:<8} [{}{}] {pct:>3}% {} / {}",
-                        tag(host),
-                        step.name(),
-                        "#".repeat(filled),
-                        ".".repeat(20 - filled),
-                        human_bytes(*done),
-                        human_bytes(*total)
-                    )
-                })
-            }
-            Event::Output {
-                host,
-                step,
-                stream,
-                line,
-            } => Some(format!(
-                "{}{:<8} {} {line}",
-                tag(host),
-                step.name(),
-                if *stream == OutputKind::Stderr {
-                    "!"
-                } else {
-                    "|"
-                }
-            )),
-            Event::StepFinished {
-                host,
-                step,
-                elapsed_ms,
-                detail,
-            } => Some(format!(
-                "{}{:<8} done in {:.2}s{}",
-                tag(host),
-                step.name(),
-                *elapsed_ms as f64 / 1000.0,
-                detail
-                    .as_ref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            )),
-            Event::StepFailed {
-                host,
-                step,
-                error,
-                journal,
-            } => {
-                let mut s = format!("{}{:<8} FAILED: {error}", tag(host), step.name());
-                for j in journal {
-                    s.push_str(&format!("\n{}    journal | {j}", tag(host)));
-                }
-                Some(s)
-            }
-            Event::HostDone {
-                host, ok, summary, ..
-            } => Some(format!(
-                "[{host}] {} {summary}",
-                if *ok { "OK" } else { "FAILED" }
-            )),
-        };
-        if let Some(l) = line {
-            eprintln!("{l}");
-        }
-    }
-}
-
-fn print_report(report: &Report, json: bool, verb: &str) {
-    if json {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            event: &'static str,
-            #[serde(flatten)]
-            report: &'a Report,
-        }
-        if let Ok(s) = serde_json::to_string(&Out {
-            event: "report",
-            report,
-        }) {
-            println!("{s}");
-        }
-        return;
-    }
-    println!("{verb} {} {}:", report.app, report.version);
-    for h in &report.hosts {
-        match &h.error {
-            None => println!(
-                "  {:<10} ok      {}{} in {:.2}s, sent {}",
-                h.host,
-                h.from_version
-                    .as_ref()
-                    .map(|f| format!("{f} → "))
-                    .unwrap_or_default(),
-                h.version,
-                h.elapsed_ms as f64 / 1000.0,
-                human_bytes(h.bytes_sent)
-            ),
-            Some(e) => println!("  {:<10} FAILED  {e}", h.host),
-        }
-    }
-}
-
 /// Run an operation with events printed, releasing locks on Ctrl-C.
 async fn run_with_events<'a, F>(
     engine: &Engine,
@@ -286,8 +145,9 @@ fn finish(result: Option<anyhow::Result<Report>>, json: bool, verb: &str) -> Exi
 
 /// The hosts an operation on `app` acts on, or the exit code after saying why not.
 fn target_hosts(engine: &Engine, app: &str, requested: &[String]) -> Result<Vec<String>, ExitCode> {
-    deploy::app(engine, app)
-        .and_then(|a| deploy::hosts_for(a, requested))
+    engine
+        .app(app)
+        .and_then(|a| engine.hosts_for(a, requested))
         .map_err(|e| {
             eprintln!("error: {e:#}");
             ExitCode::from(super::EXIT_CONFIG)
@@ -360,25 +220,16 @@ pub async fn rollback(engine: &Engine, args: RollbackArgs) -> ExitCode {
 }
 
 pub async fn history(engine: &Engine, args: HistoryArgs) -> ExitCode {
-    let app = match deploy::app(engine, &args.app) {
-        Ok(a) => a.clone(),
+    let results = match inspect::history(engine, &args.app).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let layout = Layout::new(&app.name);
-    let jobs = app.hosts.iter().map(|h| {
-        let layout = &layout;
-        async move {
-            let r = Remote::new(h, engine.session(h)?);
-            inspect::host_history(&r, layout).await
-        }
-    });
-    let results = futures::future::join_all(jobs).await;
     let mut failed = false;
     let mut all = Vec::new();
-    for (h, res) in app.hosts.iter().zip(results) {
+    for (h, res) in results {
         match res {
             Ok(hist) => all.push(hist),
             Err(e) => {
@@ -418,41 +269,19 @@ pub async fn history(engine: &Engine, args: HistoryArgs) -> ExitCode {
 }
 
 pub async fn status(engine: &Engine, args: StatusArgs) -> ExitCode {
-    let apps: Vec<_> = match &args.app {
-        Some(a) => match deploy::app(engine, a) {
-            Ok(a) => vec![a.clone()],
+    let apps: Vec<String> = match &args.app {
+        Some(a) => vec![a.clone()],
+        None => engine.apps().map(|a| a.name.clone()).collect(),
+    };
+    let mut out = Vec::new();
+    for app in &apps {
+        match inspect::status(engine, app).await {
+            Ok(s) => out.push(s),
             Err(e) => {
                 eprintln!("error: {e:#}");
                 return ExitCode::from(super::EXIT_CONFIG);
             }
-        },
-        None => engine.config.apps.values().cloned().collect(),
-    };
-    #[derive(Serialize)]
-    struct AppStatus {
-        app: String,
-        hosts: Vec<inspect::HostStatus>,
-    }
-    let mut out = Vec::new();
-    for app in &apps {
-        let layout = Layout::new(&app.name);
-        let jobs = app.hosts.iter().map(|h| {
-            let layout = &layout;
-            async move {
-                match engine.session(h) {
-                    Ok(s) => inspect::host_status(&Remote::new(h, s), layout).await,
-                    Err(e) => inspect::HostStatus {
-                        host: h.clone(),
-                        error: Some(e.to_string()),
-                        ..Default::default()
-                    },
-                }
-            }
-        });
-        out.push(AppStatus {
-            app: app.name.clone(),
-            hosts: futures::future::join_all(jobs).await,
-        });
+        }
     }
     let failed = out.iter().flat_map(|a| &a.hosts).any(|h| h.error.is_some());
     if args.json {
@@ -505,26 +334,18 @@ pub async fn status(engine: &Engine, args: StatusArgs) -> ExitCode {
 
 pub async fn host(engine: &Engine, cmd: HostCommand) -> ExitCode {
     let HostCommand::Bootstrap { host } = cmd;
-    let session = match engine.session(&host) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
-    };
-    let user = session.target().user.clone();
-    let r = Remote::new(&host, session);
-    match r
-        .script(
-            "bootstrapping the host",
-            &crate::remote::scripts::bootstrap::bootstrap(&user),
-        )
-        .await
-    {
-        Ok(out) => {
-            println!("{host}: ready for raijin (deploy user {user})");
-            print!("{}", out.stdout_str());
+    match operate::bootstrap(engine, &host).await {
+        Ok(done) => {
+            println!(
+                "{}: ready for raijin (deploy user {})",
+                done.host, done.user
+            );
+            print!("{}", done.report);
             ExitCode::SUCCESS
+        }
+        Err(e @ OperateError::Lookup(_)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(super::EXIT_CONFIG)
         }
         Err(e) => {
             eprintln!("error: {e}");

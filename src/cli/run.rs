@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::engine::Engine;
-use crate::ssh::{OutputKind, Stdin};
+use crate::operate::{self, OperateError};
+use crate::ssh::OutputKind;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -19,33 +20,29 @@ pub struct RunArgs {
 }
 
 pub async fn run(engine: &Engine, args: RunArgs) -> ExitCode {
-    let session = match engine.session(&args.host) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
-    };
     // Joined with spaces, as OpenSSH does: the remote shell parses it.
     let command = args.command.join(" ");
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let result = session
-        .exec_with(&command, Stdin::Empty, &mut |kind, data| {
-            let _ = match kind {
-                OutputKind::Stdout => {
-                    let mut out = stdout.lock();
-                    out.write_all(data).and_then(|_| out.flush())
-                }
-                OutputKind::Stderr => {
-                    let mut err = stderr.lock();
-                    err.write_all(data).and_then(|_| err.flush())
-                }
-            };
-        })
-        .await;
+    let result = operate::run(engine, &args.host, &command, &mut |kind, data| {
+        let _ = match kind {
+            OutputKind::Stdout => {
+                let mut out = stdout.lock();
+                out.write_all(data).and_then(|_| out.flush())
+            }
+            OutputKind::Stderr => {
+                let mut err = stderr.lock();
+                err.write_all(data).and_then(|_| err.flush())
+            }
+        };
+    })
+    .await;
     match result {
         Ok(status) => ExitCode::from(u8::try_from(status.code()).unwrap_or(255)),
+        Err(e @ OperateError::Lookup(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(super::EXIT_CONFIG)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(super::EXIT_UNREACHABLE)

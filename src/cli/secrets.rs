@@ -215,21 +215,13 @@ struct KeyReport {
 }
 
 async fn check(engine: &Engine, args: CheckArgs) -> ExitCode {
-    let app = match crate::deploy::app(engine, &args.app) {
-        Ok(a) => a,
+    let (app, resolutions) = match crate::deploy::check_secrets(engine, &args.app).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::FAILURE;
         }
     };
-    let vars = match crate::deploy::plan::env_vars(app) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let resolutions = secrets::resolve_each(&vars, &engine.config.secrets).await;
     let keys: Vec<KeyReport> = resolutions
         .into_iter()
         .map(|r| KeyReport {
@@ -241,7 +233,7 @@ async fn check(engine: &Engine, args: CheckArgs) -> ExitCode {
         })
         .collect();
     let report = CheckReport {
-        app: app.name.clone(),
+        app,
         keyring_store: secrets::keyring_store_name(),
         keys,
     };

@@ -10,7 +10,6 @@ use std::sync::Once;
 
 use clap::Args;
 
-use crate::deploy::{self, remote::Remote};
 use crate::engine::Engine;
 use crate::operate;
 
@@ -24,20 +23,8 @@ pub struct ShellArgs {
 }
 
 pub async fn run(engine: &Engine, args: ShellArgs) -> ExitCode {
-    let app = match deploy::app(engine, &args.app) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
-    };
-    let requested: Vec<String> = args.host.iter().cloned().collect();
-    let host = match deploy::hosts_for(app, &requested).map(|h| h.into_iter().next()) {
-        Ok(Some(h)) => h,
-        Ok(None) => {
-            eprintln!("error: app {} has no hosts", app.name);
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
+    let shell = match operate::shell(engine, &args.app, args.host.as_deref()) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(super::EXIT_CONFIG);
@@ -49,25 +36,18 @@ pub async fn run(engine: &Engine, args: ShellArgs) -> ExitCode {
         );
         return ExitCode::from(super::EXIT_CONFIG);
     }
-    let session = match engine.session(&host) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(super::EXIT_CONFIG);
-        }
-    };
     // Connection problems are reported on the normal terminal.
-    if let Err(e) = session.connect().await {
+    if let Err(e) = shell.connect().await {
         eprintln!("error: {e}");
         return ExitCode::from(super::EXIT_UNREACHABLE);
     }
-    if app.hosts.len() > 1 && args.host.is_none() {
+    if shell.app_hosts().len() > 1 && args.host.is_none() {
         eprintln!(
-            "shell on {host} (the app runs on {}; --host to choose)",
-            app.hosts.join(", ")
+            "shell on {} (the app runs on {}; --host to choose)",
+            shell.host(),
+            shell.app_hosts().join(", ")
         );
     }
-    let remote = Remote::new(&host, session);
     let started = crate::term::LocalTerminal::start().and_then(|t| Ok((t, StopSignals::new()?)));
     let (mut term, mut stop) = match started {
         Ok(t) => t,
@@ -85,7 +65,7 @@ pub async fn run(engine: &Engine, args: ShellArgs) -> ExitCode {
             }
         };
         tokio::select! {
-            r = operate::run_shell(&remote, app, &mut term) => Ok(r),
+            r = shell.run(&mut term) => Ok(r),
             sig = stop.recv() => Err(sig),
         }
     };

@@ -69,10 +69,6 @@ fn ssh_settings(cx: &mut Cx<'_>, t: &TableRef<'_>, env: &Env) -> SshSettings {
 fn secrets(t: &TableRef<'_>) -> SecretsConfig {
     let d = SecretsConfig::default();
     SecretsConfig {
-        adapter: t
-            .str("adapter")
-            .and_then(|a| SecretAdapter::from_name(a.value))
-            .unwrap_or(d.adapter),
         options: t
             .table("options")
             .map(|o| {

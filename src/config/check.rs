@@ -56,6 +56,12 @@ fn unknown_key(cx: &mut Cx<'_>, entry: &Entry<'_>, section: &'static Section) {
 
 fn check_value(cx: &mut Cx<'_>, entry: &Entry<'_>, field: &'static Field) {
     match field.kind {
+        Kind::Retired => cx.warning(
+            entry.key_at,
+            &entry.path,
+            format!("`{}` is no longer read", entry.key),
+            field.note.map(str::to_string),
+        ),
         Kind::Str | Kind::Path => {
             if let Some(value) = expect_value(cx, entry, field.kind, Value::is_str) {
                 check_string(cx, value, entry.at(), &entry.path, field.name);

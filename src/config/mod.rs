@@ -90,6 +90,18 @@ fn project_dir(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+impl Config {
+    /// The project's directory (that of `raijin.toml`): where build commands run,
+    /// git is asked for versions and `themes/` is looked for. `.` for a bare file name.
+    pub fn project_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
 #[cfg(test)]
 fn load_with_home(text: &str, path: &Path, home: Option<PathBuf>) -> Result<Config, ConfigErrors> {
     load_with(text, path, home, None)
@@ -181,7 +193,6 @@ command = "./hello serve --release {release}"
         assert_eq!(config.ssh.keepalive_interval_secs, 3);
         assert_eq!(config.ssh.keepalive_max, 3);
         assert_eq!(config.secrets, SecretsConfig::default());
-        assert_eq!(config.secrets.adapter, SecretAdapter::Keyring);
         assert_eq!(config.secrets.timeout_secs, 10);
         assert_eq!(config.ui.theme, "dark");
         let host = &config.hosts["web1"];

@@ -260,7 +260,6 @@ pub struct HooksConfig {
 /// `[secrets]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretsConfig {
-    pub adapter: SecretAdapter,
     /// `[secrets.options]`: adapter settings (known keys: `secrets::OPTION_KEYS`).
     pub options: BTreeMap<String, String>,
     pub timeout_secs: u64,
@@ -269,57 +268,9 @@ pub struct SecretsConfig {
 impl Default for SecretsConfig {
     fn default() -> Self {
         SecretsConfig {
-            adapter: SecretAdapter::default(),
             options: BTreeMap::new(),
             timeout_secs: DEFAULT_SECRETS_TIMEOUT_SECS,
         }
-    }
-}
-
-/// Which secret store `[secrets]` talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum SecretAdapter {
-    #[default]
-    Keyring,
-    /// 1Password CLI.
-    Op,
-    /// Bitwarden CLI.
-    Bw,
-    Doppler,
-    Env,
-    Cmd,
-}
-
-impl SecretAdapter {
-    pub const ALL: [(SecretAdapter, &'static str); 6] = [
-        (SecretAdapter::Keyring, "keyring"),
-        (SecretAdapter::Op, "op"),
-        (SecretAdapter::Bw, "bw"),
-        (SecretAdapter::Doppler, "doppler"),
-        (SecretAdapter::Env, "env"),
-        (SecretAdapter::Cmd, "cmd"),
-    ];
-    pub const NAMES: [&'static str; 6] = ["keyring", "op", "bw", "doppler", "env", "cmd"];
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(_, n)| *n == name).map(|(a, _)| *a)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SecretAdapter::Keyring => "keyring",
-            SecretAdapter::Op => "op",
-            SecretAdapter::Bw => "bw",
-            SecretAdapter::Doppler => "doppler",
-            SecretAdapter::Env => "env",
-            SecretAdapter::Cmd => "cmd",
-        }
-    }
-}
-
-impl fmt::Display for SecretAdapter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -351,11 +302,6 @@ mod tests {
             assert_eq!(kind.as_str(), name);
         }
         assert_eq!(AppKind::NAMES, AppKind::ALL.map(|(_, n)| n));
-        for (adapter, name) in SecretAdapter::ALL {
-            assert_eq!(SecretAdapter::from_name(name), Some(adapter));
-            assert_eq!(adapter.as_str(), name);
-        }
-        assert_eq!(SecretAdapter::NAMES, SecretAdapter::ALL.map(|(_, n)| n));
         assert_eq!(AppKind::from_name("Binary"), None);
     }
 

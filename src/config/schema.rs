@@ -2,7 +2,7 @@
 //! ranges and allowed values, and which are required. Unknown-key detection, type checks,
 //! "did you mean" suggestions and missing-key reports all read these tables.
 
-use super::model::{AppKind, SecretAdapter, TlsMode};
+use super::model::{AppKind, TlsMode};
 
 /// What a key's value must look like.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +29,9 @@ pub(crate) enum Kind {
     FreeKeys,
     /// A non-empty string, or a table with the keys of this section.
     StrOrTable(&'static Section),
+    /// A key raijin no longer reads: a warning says so (the field's note says what to
+    /// do instead), and nothing suggests it.
+    Retired,
 }
 
 impl Kind {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::StrList => "an array of strings",
             Kind::Table(_) | Kind::Named(_) | Kind::FreeStrings | Kind::FreeKeys => "a table",
             Kind::StrOrTable(_) => "a string or a table",
+            Kind::Retired => "nothing (the key is no longer read)",
         }
     }
 }
@@ -69,8 +73,12 @@ impl Section {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// The keys this section reads (not the retired ones).
     pub(crate) fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.fields.iter().map(|f| f.name)
+        self.fields
+            .iter()
+            .filter(|f| !matches!(f.kind, Kind::Retired))
+            .map(|f| f.name)
     }
 }
 
@@ -98,6 +106,16 @@ const fn noted(name: &'static str, kind: Kind, note: &'static str) -> Field {
     Field {
         name,
         kind,
+        required: false,
+        example: "",
+        note: Some(note),
+    }
+}
+
+const fn retired(name: &'static str, note: &'static str) -> Field {
+    Field {
+        name,
+        kind: Kind::Retired,
         required: false,
         example: "",
         note: Some(note),
@@ -226,10 +244,10 @@ pub(crate) static HOOKS: Section = Section {
 pub(crate) static SECRETS: Section = Section {
     title: "[secrets]",
     fields: &[
-        noted(
+        // Each reference names its store; a store for all of them meant nothing.
+        retired(
             "adapter",
-            Kind::Enum(&SecretAdapter::NAMES),
-            "`op` is 1Password, `bw` is Bitwarden",
+            "each reference names its store (keyring:, op://, bw:, doppler:, env:, cmd:); remove the line",
         ),
         field("options", Kind::Table(&SECRETS_OPTIONS)),
         field("timeout_secs", SECONDS),
@@ -279,7 +297,7 @@ pub(crate) static ALL: [&Section; 11] = [
 pub(crate) fn sections_with(name: &str, here: &Section) -> Vec<&'static Section> {
     ALL.iter()
         .copied()
-        .filter(|s| !std::ptr::eq(*s, here) && s.field(name).is_some())
+        .filter(|s| !std::ptr::eq(*s, here) && s.names().any(|n| n == name))
         .collect()
 }
 
@@ -292,7 +310,7 @@ mod tests {
     #[test]
     fn field_names_are_unique_per_section() {
         for section in ALL {
-            let mut names: Vec<_> = section.names().collect();
+            let mut names: Vec<_> = section.fields.iter().map(|f| f.name).collect();
             names.sort_unstable();
             names.dedup();
             assert_eq!(names.len(), section.fields.len(), "{}", section.title);
@@ -309,11 +327,20 @@ mod tests {
     }
 
     /// `config.example.toml` documents every key: each appears as `key =` (possibly
-    /// commented out) or in a table header, next to a comment.
+    /// commented out) or in a table header, next to a comment. Retired keys are not
+    /// shown at all.
     #[test]
     fn example_mentions_every_key() {
         for section in ALL {
             for f in section.fields {
+                if matches!(f.kind, Kind::Retired) {
+                    assert!(
+                        !EXAMPLE.contains(&format!("{} =", f.name)),
+                        "config.example.toml still shows the retired `{}`",
+                        f.name
+                    );
+                    continue;
+                }
                 let as_key = EXAMPLE.lines().any(|line| {
                     let line = line.trim_start_matches(['#', ' ']);
                     line.starts_with(&format!("{} =", f.name))

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use super::remote::Remote;
 use crate::config::AppConfig;
+use crate::engine::Host;
 use crate::engine::events::{Events, Step};
 use crate::remote::Layout;
 use crate::remote::scripts::install as scripts;
@@ -44,7 +44,7 @@ impl Hook {
 /// Install: the pre_install hook, the venv of a python app, the post_install hook
 /// (the app user and its directories exist since the push's probe).
 pub(crate) async fn install(
-    r: &Remote,
+    r: &Host,
     app: &AppConfig,
     layout: &Layout,
     release: &str,
@@ -77,7 +77,7 @@ pub(crate) async fn install(
 
 /// Run one of the app's hooks on the host, if configured; output streamed.
 pub(crate) async fn run_hook(
-    r: &Remote,
+    r: &Host,
     app: &AppConfig,
     layout: &Layout,
     release: &str,

@@ -13,7 +13,6 @@ pub mod build;
 pub mod finish;
 pub mod http;
 pub mod identity;
-pub mod inspect;
 pub mod install;
 pub mod lock;
 pub mod plan;
@@ -29,16 +28,19 @@ use anyhow::bail;
 use serde::Serialize;
 
 use crate::config::AppConfig;
-use crate::engine::Engine;
 use crate::engine::events::{Event, Events, Step};
+use crate::engine::{Engine, Host, LookupError};
 use crate::remote::{Layout, units};
 use build::Rendered;
 use install::Hook;
-use remote::Remote;
+
+/// Kept until rollback, which reads the history, is merged: [`crate::inspect`].
+pub use crate::inspect;
 
 pub use activate::HEALTH_TIMEOUT;
 pub use finish::local_audit_path;
 pub use lock::LockInfo;
+pub use plan::{Preview, check_secrets, preview};
 pub use rollback::{RollbackRequest, rollback};
 
 #[derive(Clone, Debug, Default)]
@@ -86,50 +88,16 @@ impl Report {
     }
 }
 
-/// Look up an app, with a did-you-mean.
-pub fn app<'a>(engine: &'a Engine, name: &str) -> anyhow::Result<&'a AppConfig> {
-    if let Some(a) = engine.config.apps.get(name) {
-        return Ok(a);
-    }
-    let hint = crate::util::did_you_mean(name, engine.config.apps.keys().map(String::as_str))
-        .map(|m| format!(" — did you mean `{m}`?"))
-        .unwrap_or_default();
-    bail!(
-        "unknown app `{name}`{hint} (apps in {}: {})",
-        engine.config.path.display(),
-        engine
-            .config
-            .apps
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+/// Kept until the steps that call it are merged: [`Engine::hosts_for`].
+pub use crate::engine::lookup::hosts_for;
+
+/// Kept until the steps that call it are merged: [`Engine::app`].
+pub fn app<'a>(engine: &'a Engine, name: &str) -> Result<&'a AppConfig, LookupError> {
+    engine.app(name)
 }
 
-/// The hosts to act on: the requested ones (each must be one of the app's),
-/// or all of the app's hosts.
-pub fn hosts_for(app: &AppConfig, requested: &[String]) -> anyhow::Result<Vec<String>> {
-    if requested.is_empty() {
-        return Ok(app.hosts.clone());
-    }
-    for h in requested {
-        if !app.hosts.contains(h) {
-            bail!(
-                "host `{h}` is not one of app {}'s hosts ({})",
-                app.name,
-                app.hosts.join(", ")
-            );
-        }
-    }
-    Ok(requested.to_vec())
-}
-
-fn remotes(engine: &Engine, hosts: &[String]) -> anyhow::Result<Vec<Remote>> {
-    hosts
-        .iter()
-        .map(|h| Ok(Remote::new(h, engine.session(h)?)))
-        .collect()
+fn remotes(engine: &Engine, hosts: &[String]) -> Result<Vec<Host>, LookupError> {
+    engine.hosts(hosts)
 }
 
 pub(crate) fn now_rfc3339() -> String {
@@ -148,9 +116,9 @@ pub(crate) async fn preflight(
     events: &Events,
 ) -> anyhow::Result<(Vec<String>, Vec<HostOutcome>)> {
     let checks = hosts.iter().map(|h| async move {
-        let result = match engine.session(h) {
-            Ok(s) => s.connect().await.map_err(|e| e.to_string()),
-            Err(e) => Err(format!("{e:#}")),
+        let result = match engine.host(h) {
+            Ok(host) => host.connect().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
         (h.clone(), result)
     });
@@ -216,10 +184,7 @@ pub(crate) async fn preflight(
 /// lock another deploy holds is left alone.
 pub async fn unlock(engine: &Engine, app: &str, hosts: &[String]) {
     let layout = Layout::new(app);
-    let remotes: Vec<Remote> = hosts
-        .iter()
-        .filter_map(|h| engine.session(h).ok().map(|s| Remote::new(h, s)))
-        .collect();
+    let remotes: Vec<Host> = hosts.iter().filter_map(|h| engine.host(h).ok()).collect();
     futures::future::join_all(remotes.iter().map(|r| lock::release(r, &layout))).await;
 }
 
@@ -231,9 +196,9 @@ pub async fn deploy(
     req: DeployRequest,
     events: &Events,
 ) -> anyhow::Result<Report> {
-    let app = app(engine, &req.app)?.clone();
-    let requested = hosts_for(&app, &req.hosts)?;
-    let dir = plan::project_dir(&engine.config);
+    let app = engine.app(&req.app)?.clone();
+    let requested = engine.hosts_for(&app, &req.hosts)?;
+    let dir = engine.config.project_dir();
     let layout = Layout::new(&app.name);
     let plan_started = Instant::now();
     events.started(None, Step::Plan, None);
@@ -312,7 +277,7 @@ pub async fn deploy(
 
 /// The per-host part of a deploy; always audits and unlocks.
 async fn deploy_host(
-    r: &Remote,
+    r: &Host,
     app: &AppConfig,
     layout: &Layout,
     rendered: Arc<Rendered>,

@@ -6,9 +6,51 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-use crate::config::{AppConfig, Config, VersionSource};
+use crate::config::{AppConfig, VersionSource};
+use crate::engine::Engine;
 use crate::remote::layout::validate_version;
 use crate::secrets::Secret;
+
+/// Commits listed at most in a [`Preview`].
+pub const MAX_COMMITS: usize = 50;
+
+/// What a deploy of an app would ship, for a confirmation: the version id and the
+/// commits since the version the hosts run now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preview {
+    pub version: String,
+    /// `git log --oneline CURRENT..HEAD` (at most [`MAX_COMMITS`]), when git knows
+    /// the current version; empty otherwise.
+    pub commits: Vec<String>,
+}
+
+/// The version a deploy of `app` would get and, when the hosts run another one
+/// (`current`, the first host's counts), the commits since it (best effort).
+pub fn preview(engine: &Engine, app: &str, current: &[String]) -> anyhow::Result<Preview> {
+    let app = engine.app(app)?;
+    let dir = engine.config.project_dir();
+    let version = version(app, &dir, None)?;
+    let commits = match current.first().filter(|c| *c != &version.id) {
+        Some(cur) => commits_since(&dir, cur),
+        None => Vec::new(),
+    };
+    Ok(Preview {
+        version: version.id,
+        commits,
+    })
+}
+
+/// One line per commit from `version` to HEAD, newest first; empty when git does
+/// not know `version`.
+fn commits_since(dir: &Path, version: &str) -> Vec<String> {
+    // `v1.2-3-gabc123-dirty` → the part git describe would accept without `-dirty`.
+    let base = version.trim_end_matches("-dirty");
+    let range = format!("{base}..HEAD");
+    match git(dir, &["log", "--oneline", "--no-decorate", &range]) {
+        Ok(out) => out.lines().take(MAX_COMMITS).map(String::from).collect(),
+        Err(_) => Vec::new(),
+    }
+}
 
 /// The version id and the commit it came from (when known).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,14 +140,16 @@ pub fn deployer() -> String {
     format!("{user}@{}", machine_name())
 }
 
-/// The directory build commands and relative paths are relative to.
-pub fn project_dir(config: &Config) -> std::path::PathBuf {
-    config
-        .path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| std::path::PathBuf::from("."))
+/// Every value of the app's environment resolved as the plan step resolves it, each
+/// with its source and its value or error (what `raijin secrets check` shows).
+pub async fn check_secrets(
+    engine: &Engine,
+    app: &str,
+) -> anyhow::Result<(String, Vec<crate::secrets::Resolution>)> {
+    let app = engine.app(app)?;
+    let vars = env_vars(app)?;
+    let resolutions = crate::secrets::resolve_each(&vars, &engine.config.secrets).await;
+    Ok((app.name.clone(), resolutions))
 }
 
 /// The app's environment before secrets are resolved, in file order: `env_file`

@@ -91,6 +91,32 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The host the event is about; `None` for the local side (plan, build, bundle).
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Event::StepStarted { host, .. }
+            | Event::Progress { host, .. }
+            | Event::Output { host, .. }
+            | Event::StepFinished { host, .. }
+            | Event::StepFailed { host, .. } => host.as_deref(),
+            Event::HostDone { host, .. } => Some(host),
+        }
+    }
+
+    /// The step the event is about; `None` for the end of a host's operation.
+    pub fn step(&self) -> Option<Step> {
+        match self {
+            Event::StepStarted { step, .. }
+            | Event::Progress { step, .. }
+            | Event::Output { step, .. }
+            | Event::StepFinished { step, .. }
+            | Event::StepFailed { step, .. } => Some(*step),
+            Event::HostDone { .. } => None,
+        }
+    }
+}
+
 /// Where the engine sends events. Cloneable; a closed receiver is ignored
 /// (a face that stopped listening must not stop a deploy).
 #[derive(Clone)]

@@ -1,9 +1,13 @@
-//! The engine: owns the configuration and one SSH [`Session`] per host, and
-//! answers requests from the faces. It never draws; faces render what it
-//! returns and the events it reports.
+//! The engine's core: the configuration, one SSH [`Session`] per host, and the way
+//! to everything configured: an app by name ([`Engine::app`]), the hosts an
+//! operation acts on ([`Engine::hosts_for`]) and a [`Host`] to act on each, as root,
+//! as the app's user or as the login user. The operations (`deploy`, `logs`,
+//! `operate`, `inspect`) stand on it; the faces call them and render what they
+//! return and the [`events`] they report. Nothing here draws.
 
 pub mod events;
-pub mod facts;
+pub mod host;
+pub mod lookup;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +17,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::config::Config;
-use crate::ssh::{Prompter, Resolver, Session, SessionOptions, SshClientConfig};
+use crate::ssh::{HostStatus, Prompter, Resolver, Session, SessionOptions, SshClientConfig};
+
+pub use host::{Host, HostError};
+pub use lookup::LookupError;
 
 /// How the engine should set up its SSH sessions.
 pub struct EngineOptions {
@@ -65,29 +72,60 @@ impl Engine {
     }
 
     /// The session of a configured host, or an error listing the known ones.
-    pub fn session(&self, host: &str) -> anyhow::Result<Arc<Session>> {
-        if let Some(s) = self.sessions.get(host) {
-            return Ok(s.clone());
+    pub fn session(&self, host: &str) -> Result<Arc<Session>, LookupError> {
+        match self.sessions.get(host) {
+            Some(s) => Ok(s.clone()),
+            None => Err(LookupError::unknown_host(
+                host,
+                &self.config.path,
+                self.sessions.keys(),
+            )),
         }
-        let known: Vec<&str> = self.sessions.keys().map(String::as_str).collect();
-        let hint = crate::util::did_you_mean(host, known.iter().copied())
-            .map(|m| format!(" — did you mean `{m}`?"))
-            .unwrap_or_default();
-        anyhow::bail!(
-            "unknown host `{host}`{hint} (configured in {}: {})",
-            self.config.path.display(),
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        )
     }
 
-    /// All sessions, in natural order of host name (h2 before h10).
-    pub fn sessions(&self) -> impl Iterator<Item = (&String, &Arc<Session>)> {
+    /// A configured host, to act on.
+    pub fn host(&self, name: &str) -> Result<Host, LookupError> {
+        Ok(Host::new(name, self.session(name)?))
+    }
+
+    /// Configured hosts, in the order given.
+    pub fn hosts(&self, names: &[String]) -> Result<Vec<Host>, LookupError> {
+        names.iter().map(|h| self.host(h)).collect()
+    }
+
+    /// Keep every host's link up (connect, keepalives, reconnect with backoff, the
+    /// RTT measured every `rtt_every`) for as long as the returned tasks run, and
+    /// watch each link's state: what the console shows in its header.
+    pub fn watch_links(&self, rtt_every: Duration) -> Vec<LinkWatch> {
+        self.sorted_sessions()
+            .map(|(name, s)| LinkWatch {
+                host: name.clone(),
+                address: s.target().host.clone(),
+                status: s.status(),
+                task: s.supervise(rtt_every),
+            })
+            .collect()
+    }
+
+    /// Every configured host, in natural order of name (h2 before h10).
+    pub fn all_hosts(&self) -> Vec<Host> {
+        self.sorted_sessions()
+            .map(|(name, s)| Host::new(name, s.clone()))
+            .collect()
+    }
+
+    fn sorted_sessions(&self) -> impl Iterator<Item = (&String, &Arc<Session>)> {
         let mut all: Vec<_> = self.sessions.iter().collect();
         all.sort_by(|a, b| crate::util::natural_cmp(a.0, b.0));
         all.into_iter()
     }
+}
+
+/// A host's link, kept up by `task`, and its state as it changes.
+pub struct LinkWatch {
+    pub host: String,
+    /// The address (or ssh_config alias target) it is reached at.
+    pub address: String,
+    pub status: tokio::sync::watch::Receiver<HostStatus>,
+    pub task: tokio::task::JoinHandle<()>,
 }

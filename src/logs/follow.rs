@@ -15,13 +15,12 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::journal::{self, Query};
 use super::merge::Merger;
 use super::record::{ExportParser, LogFilter, LogRecord};
 use super::ring::LogRing;
 use super::{LogItem, Marker};
-use crate::deploy::{self, remote::Remote};
-use crate::engine::Engine;
+use crate::engine::{Engine, Host, LookupError};
+use crate::remote::scripts::journal::{self, Query};
 use crate::ssh::{OutputKind, SshError, Stdin};
 
 /// Lines the buffer holds for a reader that falls behind before it drops.
@@ -104,11 +103,6 @@ impl LogStream {
         self.ring.take(max).await
     }
 
-    /// What is ready now, without waiting (for a render loop).
-    pub fn try_batch(&mut self, max: usize) -> Option<Vec<LogItem>> {
-        self.ring.try_take(max)
-    }
-
     /// The hosts followed, in configuration order.
     pub fn hosts(&self) -> &[String] {
         &self.hosts
@@ -159,35 +153,26 @@ struct Counters {
 
 /// Check a request against the configuration: the hosts (named in errors)
 /// and the `journalctl -u` patterns of the chosen processes.
-pub fn validate(engine: &Engine, req: &LogRequest) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let app = deploy::app(engine, &req.app)?;
-    let hosts = deploy::hosts_for(app, &req.hosts)?;
-    for p in &req.processes {
-        if !app.processes.contains_key(p) {
-            let hint = crate::util::did_you_mean(p, app.processes.keys().map(String::as_str))
-                .map(|m| format!(" — did you mean `{m}`?"))
-                .unwrap_or_default();
-            anyhow::bail!(
-                "app {} has no process `{p}`{hint} (processes: {})",
-                app.name,
-                app.processes.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        }
-    }
+pub fn validate(
+    engine: &Engine,
+    req: &LogRequest,
+) -> Result<(Vec<String>, Vec<String>), LookupError> {
+    let app = engine.app(&req.app)?;
+    let hosts = engine.hosts_for(app, &req.hosts)?;
+    engine.check_processes(app, &req.processes)?;
     let units = journal::units(app, &req.processes);
     if units.is_empty() {
-        anyhow::bail!("app {} has no processes, so no journal to show", app.name);
+        return Err(LookupError::NoProcesses {
+            app: app.name.clone(),
+        });
     }
     Ok((hosts, units))
 }
 
 /// Start following. Must run inside the tokio runtime; returns at once.
-pub fn follow(engine: &Engine, req: LogRequest) -> anyhow::Result<LogStream> {
+pub fn follow(engine: &Engine, req: LogRequest) -> Result<LogStream, LookupError> {
     let (hosts, units) = validate(engine, &req)?;
-    let remotes = hosts
-        .iter()
-        .map(|h| Ok(Remote::new(h, engine.session(h)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let remotes = engine.hosts(&hosts)?;
     let ring = Arc::new(LogRing::new(req.capacity));
     let counters = Arc::new(Counters {
         received: hosts.iter().map(|_| AtomicU64::new(0)).collect(),
@@ -256,7 +241,7 @@ enum Stop {
 
 struct HostReader {
     idx: usize,
-    remote: Remote,
+    remote: Host,
     units: Arc<Vec<String>>,
     lines: Option<u32>,
     since: Option<String>,
@@ -279,7 +264,7 @@ impl HostReader {
         let mut attempt: u32 = 0;
         loop {
             if stopped {
-                match self.remote.session.connect().await {
+                match self.remote.connect().await {
                     Ok(()) => {
                         stopped = false;
                         attempt = 0;
@@ -389,9 +374,7 @@ impl HostReader {
         emit: bool,
         cursor: &mut Option<String>,
     ) -> Result<(), Stop> {
-        let cmd = self
-            .remote
-            .root_command(&journal::command(&self.units, query));
+        let script = journal::command(&self.units, query);
         let mut parser = ExportParser::default();
         let mut stderr: Vec<u8> = Vec::new();
         let mut on_output = |kind: OutputKind, data: &[u8]| match kind {
@@ -435,8 +418,7 @@ impl HostReader {
         };
         let res = self
             .remote
-            .session
-            .exec_with(&cmd, Stdin::Empty, &mut on_output)
+            .stream_as_root(&script, Stdin::Empty, &mut on_output)
             .await;
         match res {
             Ok(status) if status.success() => Ok(()),

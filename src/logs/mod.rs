@@ -5,13 +5,13 @@
 //! stream, the console shows it in its log pane.
 //!
 //! - `record`: a journal entry parsed once from `journalctl -o export`; filters.
-//! - `journal`: the `journalctl` command lines (units, cursors).
+//! - the `journalctl` command lines (units, cursors) are rendered with the other
+//!   host scripts, in [`crate::remote::scripts::journal`].
 //! - `merge`: ordering across hosts with a small reorder window.
 //! - `ring`: the bounded buffer with its drop counter.
 //! - `follow`: the per-host readers, reconnects, and [`LogStream`].
 
 pub mod follow;
-pub mod journal;
 pub mod merge;
 pub mod record;
 pub mod ring;

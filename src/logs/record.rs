@@ -21,6 +21,15 @@ pub struct LogRecord {
     pub cursor: String,
 }
 
+/// Output of `journalctl -o export` that is not an entry raijin can show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("bad __REALTIME_TIMESTAMP {0:?}")]
+    Timestamp(String),
+    #[error("an entry without __CURSOR or __REALTIME_TIMESTAMP")]
+    Incomplete,
+}
+
 /// Priority names as journalctl and syslog use them, by number.
 pub const PRIORITY_NAMES: [&str; 8] = [
     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
@@ -52,10 +61,6 @@ pub fn priority_name(p: u8) -> &'static str {
         .unwrap_or("info")
 }
 
-/// The journal fields to ask for (`--output-fields`); the cursor and
-/// timestamps always come along.
-pub const OUTPUT_FIELDS: &str = "MESSAGE,PRIORITY,_SYSTEMD_UNIT,UNIT";
-
 /// The fields of one entry read so far.
 #[derive(Default)]
 struct Partial {
@@ -66,7 +71,7 @@ struct Partial {
     systemd_unit: Option<String>,
     /// Set on systemd's own messages about a unit ("Started ...").
     unit: Option<String>,
-    bad: Option<String>,
+    bad: Option<RecordError>,
 }
 
 impl Partial {
@@ -78,7 +83,7 @@ impl Partial {
             b"__REALTIME_TIMESTAMP" if self.realtime.is_none() => {
                 match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
                     Some(t) => self.realtime = Some(t),
-                    None => self.bad = Some(format!("bad __REALTIME_TIMESTAMP {:?}", text())),
+                    None => self.bad = Some(RecordError::Timestamp(text())),
                 }
             }
             b"MESSAGE" if self.message.is_none() => self.message = Some(text()),
@@ -94,12 +99,12 @@ impl Partial {
         }
     }
 
-    fn finish(self, host: &str) -> Result<LogRecord, String> {
+    fn finish(self, host: &str) -> Result<LogRecord, RecordError> {
         if let Some(bad) = self.bad {
             return Err(bad);
         }
         let (Some(cursor), Some(time_us)) = (self.cursor, self.realtime) else {
-            return Err("an entry without __CURSOR or __REALTIME_TIMESTAMP".into());
+            return Err(RecordError::Incomplete);
         };
         Ok(LogRecord {
             time_us,
@@ -129,7 +134,7 @@ impl ExportParser {
         &mut self,
         host: &str,
         data: &[u8],
-        out: &mut impl FnMut(Result<LogRecord, String>),
+        out: &mut impl FnMut(Result<LogRecord, RecordError>),
     ) {
         self.buf.extend_from_slice(data);
         let mut pos = 0;
@@ -175,7 +180,7 @@ impl ExportParser {
 }
 
 /// Parse entries of `journalctl -o export` (whole, for tests and one-shots).
-pub fn parse_export(host: &str, data: &[u8]) -> Vec<Result<LogRecord, String>> {
+pub fn parse_export(host: &str, data: &[u8]) -> Vec<Result<LogRecord, RecordError>> {
     let mut out = Vec::new();
     ExportParser::default().push(host, data, &mut |r| out.push(r));
     out
@@ -218,7 +223,7 @@ impl LogFilter {
 mod tests {
     use super::*;
 
-    fn one(data: &[u8]) -> Result<LogRecord, String> {
+    fn one(data: &[u8]) -> Result<LogRecord, RecordError> {
         let mut all = parse_export("h1", data);
         assert_eq!(all.len(), 1, "{all:?}");
         all.remove(0)

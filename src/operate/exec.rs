@@ -8,13 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::require_installed;
-use crate::config::AppConfig;
-use crate::deploy::{self, remote::Remote};
-use crate::engine::Engine;
-use crate::remote::Layout;
-use crate::remote::as_app::AsApp;
-use crate::ssh::{ExitStatus, OutputKind, SshError, Stdin};
+use crate::engine::{Engine, LookupError};
+use crate::ssh::{ExitStatus, OutputKind, SshError};
 
 /// What to run where.
 #[derive(Clone, Debug)]
@@ -47,44 +42,6 @@ impl ExecOutcome {
     }
 }
 
-/// The script (run as root) that runs `command` as the app.
-pub fn script(app: &AppConfig, command: &str) -> String {
-    let run = AsApp::for_current(app, &Layout::new(&app.name));
-    format!(
-        "{}{}",
-        require_installed(app),
-        run.pipe_stoppable(&app.name, command)
-    )
-}
-
-/// Run `command` as the app on one host, streaming its output. Dropping the
-/// future stops the command on the host.
-pub async fn exec_on(
-    remote: &Remote,
-    app: &AppConfig,
-    command: &str,
-    on_output: &mut (dyn FnMut(OutputKind, &[u8]) + Send),
-) -> Result<ExitStatus, SshError> {
-    let cmd = remote.root_command(&script(app, command));
-    // Standard input stays open for as long as the channel: its end tells
-    // the host that raijin went away (see `AsApp::pipe_stoppable`).
-    let stdin = Stdin::Reader(Box::new(NeverEnds));
-    remote.session.exec_with(&cmd, stdin, on_output).await
-}
-
-/// A reader that never yields data nor reaches its end.
-struct NeverEnds;
-
-impl tokio::io::AsyncRead for NeverEnds {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        _buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Pending
-    }
-}
-
 /// Run the request on all its hosts at once. Output goes to `output` as it
 /// arrives, tagged with the host; the outcomes come back in host order.
 /// Fails before running anything if the app or a host is unknown.
@@ -92,25 +49,22 @@ pub async fn exec(
     engine: &Engine,
     req: &ExecRequest,
     output: mpsc::UnboundedSender<ExecOutput>,
-) -> anyhow::Result<Vec<ExecOutcome>> {
-    let app = deploy::app(engine, &req.app)?;
-    let hosts = deploy::hosts_for(app, &req.hosts)?;
-    let remotes = hosts
-        .iter()
-        .map(|h| Ok(Remote::new(h, engine.session(h)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let runs = remotes.iter().map(|r| {
+) -> Result<Vec<ExecOutcome>, LookupError> {
+    let app = engine.app(&req.app)?;
+    let hosts = engine.hosts(&engine.hosts_for(app, &req.hosts)?)?;
+    let runs = hosts.iter().map(|r| {
         let output = output.clone();
         let host: Arc<str> = Arc::from(r.host.as_str());
         async move {
-            let result = exec_on(r, app, &req.command, &mut |stream, data| {
-                let _ = output.send(ExecOutput {
-                    host: host.clone(),
-                    stream,
-                    data: Bytes::copy_from_slice(data),
-                });
-            })
-            .await;
+            let result = r
+                .exec_as_app(app, &req.command, &mut |stream, data| {
+                    let _ = output.send(ExecOutput {
+                        host: host.clone(),
+                        stream,
+                        data: Bytes::copy_from_slice(data),
+                    });
+                })
+                .await;
             ExecOutcome {
                 host: r.host.clone(),
                 result,
@@ -118,33 +72,4 @@ pub async fn exec(
         }
     });
     Ok(futures::future::join_all(runs).await)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::AppKind;
-
-    #[test]
-    fn the_script_checks_the_app_is_installed_then_runs_stoppably() {
-        let app = AppConfig {
-            name: "shop".into(),
-            hosts: vec!["h1".into()],
-            build: None,
-            artifact: "x".into(),
-            kind: AppKind::Binary,
-            version_source: Default::default(),
-            versions_to_keep: 3,
-            user: "shop".into(),
-            env_file: None,
-            env: Default::default(),
-            processes: Default::default(),
-            proxy: None,
-            hooks: Default::default(),
-        };
-        let s = script(&app, "echo $PORT");
-        assert!(s.starts_with("if ! id -u shop >/dev/null 2>&1; then echo 'app shop is not installed on this host (no user shop): deploy it first' >&2; exit 1; fi\n"), "{s}");
-        assert!(s.contains("-p WorkingDirectory=/opt/raijin/shop"), "{s}");
-        assert!(s.contains("/bin/sh -c 'echo $PORT' </dev/null &\n"), "{s}");
-    }
 }

@@ -1,27 +1,31 @@
-//! Working with a deployed app on its hosts, over the hosts' existing SSH
-//! connections: `exec` runs a command as the app's user in the app dir with
-//! the app's environment on one host or many; `shell` bridges an interactive
-//! shell (same user, dir and environment) on a PTY channel to a terminal the
-//! face lends it. Nothing here draws or touches the local terminal itself.
+//! Acting on hosts outside the deploy pipeline, over the hosts' existing SSH
+//! connections: `run` a command on a host as the login user, `bootstrap` a host
+//! for raijin, `exec` a command as an app's user in the app dir with the app's
+//! environment on one host or many, and open the app `shell` (same user, dir and
+//! environment) on a PTY channel bridged to a terminal the face lends it. Nothing
+//! here draws or touches the local terminal itself.
 
+pub mod bootstrap;
 pub mod exec;
+pub mod run;
 pub mod shell;
 
-pub use exec::{ExecOutcome, ExecOutput, ExecRequest, exec, exec_on};
-pub use shell::{ShellError, TermInput, TerminalIo, run_shell, shell};
+pub use bootstrap::{Bootstrapped, bootstrap};
+pub use exec::{ExecOutcome, ExecOutput, ExecRequest, exec};
+pub use run::run;
+pub use shell::{AppShell, ShellError, TermInput, TerminalIo, shell};
 
-use crate::config::AppConfig;
-use crate::util::shell_quote as q;
+use crate::engine::{HostError, LookupError};
+use crate::ssh::SshError;
 
-/// Script lines that fail clearly when the app was never installed on the
-/// host (no app user, so no app dir or environment either).
-fn require_installed(app: &AppConfig) -> String {
-    format!(
-        "if ! id -u {u} >/dev/null 2>&1; then echo {msg} >&2; exit 1; fi\n",
-        u = q(&app.user),
-        msg = q(&format!(
-            "app {} is not installed on this host (no user {}): deploy it first",
-            app.name, app.user
-        )),
-    )
+/// Why an operation on a host failed: a name the configuration does not have (the
+/// request is wrong), the link, or a script that failed on the host.
+#[derive(Debug, thiserror::Error)]
+pub enum OperateError {
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+    #[error(transparent)]
+    Host(#[from] HostError),
 }

@@ -1,10 +1,12 @@
 //! The app shell: an interactive shell as the app's user, in the app dir,
 //! with the app's environment, on a PTY channel of the host's connection.
 //!
-//! The face lends a terminal through [`TerminalIo`]: the CLI its own stdin and
-//! stdout in raw mode, the console the screen it suspended. [`run_shell`]
-//! bridges bytes both ways and forwards resizes until the shell exits, then
-//! returns its exit status; the face takes its terminal back. On the host,
+//! [`shell`] finds the app and host (the one entry point of both faces); the face
+//! may [`AppShell::connect`] first to report a dead link on its normal terminal,
+//! then lends a terminal through [`TerminalIo`]: the CLI its own stdin and stdout
+//! in raw mode, the console the screen it suspended. [`AppShell::run`] bridges
+//! bytes both ways and forwards resizes until the shell exits, then returns its
+//! exit status; the face takes its terminal back. On the host,
 //! `systemd-run --pty` runs the shell in a transient unit (systemd reads the
 //! env files, as for the services) and relays window-size changes; Ctrl-C
 //! arrives as a byte and becomes SIGINT there.
@@ -12,13 +14,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::require_installed;
 use crate::config::AppConfig;
-use crate::deploy::{self, remote::Remote};
-use crate::engine::Engine;
-use crate::remote::Layout;
-use crate::remote::as_app::AsApp;
-use crate::ssh::{ExitStatus, PtyEvent, SshError, dead_link_bound};
+use crate::engine::{Engine, Host, LookupError};
+use crate::ssh::{ExitStatus, PtyEvent, SshError};
 
 /// Input from the local terminal.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +43,8 @@ pub trait TerminalIo: Send {
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {
     #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error(transparent)]
     Ssh(#[from] SshError),
     #[error("{host}: the shell's channel closed without an exit status (connection lost?)")]
     NoStatus { host: String },
@@ -52,106 +52,81 @@ pub enum ShellError {
     Terminal(#[from] std::io::Error),
 }
 
-/// The script (run as root) that starts the app shell.
-pub fn script(app: &AppConfig) -> String {
-    let run = AsApp::for_current(app, &Layout::new(&app.name));
-    format!("{}{}", require_installed(app), run.pty_shell())
+/// The app shell of one app on one of its hosts, ready to open.
+pub struct AppShell<'e> {
+    app: &'e AppConfig,
+    host: Host,
 }
 
-/// Open the app shell on `host` (one of the app's) with the face's terminal.
-pub async fn shell(
-    engine: &Engine,
+/// The app shell of `app` on `host` (one of the app's; default: its first host).
+pub fn shell<'e>(
+    engine: &'e Engine,
     app: &str,
-    host: &str,
-    io: &mut impl TerminalIo,
-) -> anyhow::Result<ExitStatus> {
-    let app = deploy::app(engine, app)?;
-    let host = deploy::hosts_for(app, &[host.to_string()])?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let remote = Remote::new(&host, engine.session(&host)?);
-    Ok(run_shell(&remote, app, io).await?)
+    host: Option<&str>,
+) -> Result<AppShell<'e>, LookupError> {
+    let app = engine.app(app)?;
+    let host = engine.host(&engine.host_of(app, host)?)?;
+    Ok(AppShell { app, host })
 }
 
-/// Bridge the app shell on `remote` to `io` until the shell exits; returns
-/// its exit status. Input waits at most the dead-link bound for the link
-/// (a write to a dead connection would otherwise never return).
-pub async fn run_shell(
-    remote: &Remote,
-    app: &AppConfig,
-    io: &mut impl TerminalIo,
-) -> Result<ExitStatus, ShellError> {
-    let (cols, rows) = io.size();
-    let cmd = remote.root_command(&script(app));
-    let mut pty = remote
-        .session
-        .open_pty(Some(&cmd), &io.term(), cols, rows)
-        .await?;
-    let bound = dead_link_bound(remote.session.options());
-    let timed_out = |what: &str| SshError::Timeout {
-        host: remote.host.clone(),
-        what: what.to_string(),
-        secs: bound.as_secs(),
-    };
-    let mut status: Option<ExitStatus> = None;
-    let mut input_open = true;
-    loop {
-        tokio::select! {
-            ev = pty.next() => match ev {
-                Some(PtyEvent::Output(data)) => io.output(&data)?,
-                Some(PtyEvent::Exit(s)) => status = Some(s),
-                // Output may follow the exit status: read to the end.
-                None => break,
-            },
-            input = io.input(), if input_open => match input {
-                Some(TermInput::Data(data)) => {
-                    within(bound, pty.write(&data)).await.ok_or_else(|| timed_out("sending input"))??;
-                }
-                Some(TermInput::Resize { cols, rows }) => {
-                    within(bound, pty.resize(cols, rows)).await.ok_or_else(|| timed_out("resizing the terminal"))??;
-                }
-                None => input_open = false,
-            },
-        }
+impl AppShell<'_> {
+    /// The host the shell opens on.
+    pub fn host(&self) -> &str {
+        &self.host.host
     }
-    status.ok_or_else(|| ShellError::NoStatus {
-        host: remote.host.clone(),
-    })
+
+    /// All the app's hosts (to say that another could be chosen).
+    pub fn app_hosts(&self) -> &[String] {
+        &self.app.hosts
+    }
+
+    /// Connect now, so a face can report a dead link before it lends its terminal.
+    pub async fn connect(&self) -> Result<(), SshError> {
+        self.host.connect().await
+    }
+
+    /// Bridge the app shell to `io` until the shell exits; returns its exit
+    /// status. Input waits at most the dead-link bound for the link (a write to
+    /// a dead connection would otherwise never return).
+    pub async fn run(&self, io: &mut impl TerminalIo) -> Result<ExitStatus, ShellError> {
+        let (cols, rows) = io.size();
+        let host = &self.host;
+        let mut pty = host
+            .open_app_shell(self.app, &io.term(), cols, rows)
+            .await?;
+        let bound = host.dead_link_bound();
+        let timed_out = |what: &str| SshError::Timeout {
+            host: host.host.clone(),
+            what: what.to_string(),
+            secs: bound.as_secs(),
+        };
+        let mut status: Option<ExitStatus> = None;
+        let mut input_open = true;
+        loop {
+            tokio::select! {
+                ev = pty.next() => match ev {
+                    Some(PtyEvent::Output(data)) => io.output(&data)?,
+                    Some(PtyEvent::Exit(s)) => status = Some(s),
+                    // Output may follow the exit status: read to the end.
+                    None => break,
+                },
+                input = io.input(), if input_open => match input {
+                    Some(TermInput::Data(data)) => {
+                        within(bound, pty.write(&data)).await.ok_or_else(|| timed_out("sending input"))??;
+                    }
+                    Some(TermInput::Resize { cols, rows }) => {
+                        within(bound, pty.resize(cols, rows)).await.ok_or_else(|| timed_out("resizing the terminal"))??;
+                    }
+                    None => input_open = false,
+                },
+            }
+        }
+        status.ok_or_else(|| ShellError::NoStatus {
+            host: host.host.clone(),
+        })
+    }
 }
 
 async fn within<T>(bound: Duration, f: impl Future<Output = T>) -> Option<T> {
     tokio::time::timeout(bound, f).await.ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::AppKind;
-
-    #[test]
-    fn the_shell_runs_under_systemd_run_with_a_pty() {
-        let app = AppConfig {
-            name: "shop".into(),
-            hosts: vec!["h1".into()],
-            build: None,
-            artifact: "x".into(),
-            kind: AppKind::Binary,
-            version_source: Default::default(),
-            versions_to_keep: 3,
-            user: "shop-user".into(),
-            env_file: None,
-            env: Default::default(),
-            processes: Default::default(),
-            proxy: None,
-            hooks: Default::default(),
-        };
-        let s = script(&app);
-        assert!(s.starts_with("if ! id -u shop-user "), "{s}");
-        assert!(
-            s.contains("exec systemd-run --quiet --pty --wait --collect --service-type=exec -p User=shop-user -p Group=shop-user -p WorkingDirectory=/opt/raijin/shop"),
-            "{s}"
-        );
-        assert!(s.ends_with("-p \"Environment=SHELL=$s\" \"$s\"\n"), "{s}");
-    }
 }

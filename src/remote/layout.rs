@@ -223,48 +223,63 @@ impl Layout {
     }
 }
 
+/// Why a version or release id cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("the version id is empty")]
+    Empty,
+    #[error(
+        "the version id `{start}…` is {len} characters long; at most {MAX_VERSION_LEN} are allowed"
+    )]
+    TooLong { start: String, len: usize },
+    #[error(
+        "invalid version id `{shown}`: {what} is not allowed (use letters, digits, `.`, `_`, `+` and `-`)"
+    )]
+    Character { shown: String, what: String },
+    #[error("invalid version id `{0}`: it must start with a letter or a digit")]
+    Start(String),
+    #[error("invalid release id `{0}`")]
+    Release(String),
+}
+
 /// Checks a version id: 1 to 64 characters from `A-Z a-z 0-9 . _ + -`, starting with
 /// a letter or a digit (so never an option to a host-side command, never `.`, `..` or
 /// hidden, never `~`, which marks a release suffix).
-pub fn validate_version(version: &str) -> Result<(), String> {
+pub fn validate_version(version: &str) -> Result<(), NameError> {
     if version.is_empty() {
-        return Err("the version id is empty".to_string());
+        return Err(NameError::Empty);
     }
     if version.len() > MAX_VERSION_LEN {
-        return Err(format!(
-            "the version id `{}…` is {} characters long; at most {MAX_VERSION_LEN} are allowed",
-            truncate(version, 20),
-            version.len()
-        ));
+        return Err(NameError::TooLong {
+            start: truncate(version, 20),
+            len: version.len(),
+        });
     }
     if let Some(c) = version
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-')))
     {
-        return Err(format!(
-            "invalid version id `{}`: {} is not allowed (use letters, digits, `.`, `_`, `+` and `-`)",
-            version.escape_debug(),
-            describe_char(c)
-        ));
+        return Err(NameError::Character {
+            shown: version.escape_debug().to_string(),
+            what: describe_char(c),
+        });
     }
     if !version.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!(
-            "invalid version id `{version}`: it must start with a letter or a digit"
-        ));
+        return Err(NameError::Start(version.to_string()));
     }
     Ok(())
 }
 
 /// Checks a release id as found on a host: a version id, optionally followed by
 /// `~` and 1 to 20 digits (a release that carries that version id with other content).
-pub fn validate_release_id(id: &str) -> Result<(), String> {
+pub fn validate_release_id(id: &str) -> Result<(), NameError> {
     match id.split_once(RELEASE_SUFFIX_SEP) {
         None => validate_version(id),
         Some((v, suffix)) => {
             validate_version(v)?;
             if suffix.is_empty() || suffix.len() > 20 || !suffix.chars().all(|c| c.is_ascii_digit())
             {
-                return Err(format!("invalid release id `{}`", id.escape_debug()));
+                return Err(NameError::Release(id.escape_debug().to_string()));
             }
             Ok(())
         }
@@ -411,20 +426,21 @@ mod tests {
             assert!(validate_version(v).is_err(), "{v:?}");
         }
         assert_eq!(
-            validate_version("a/b"),
+            validate_version("a/b").map_err(|e| e.to_string()),
             Err("invalid version id `a/b`: `/` is not allowed (use letters, digits, `.`, `_`, `+` and `-`)".to_string())
         );
         assert_eq!(
-            validate_version("-rc1").unwrap_err(),
+            validate_version("-rc1").unwrap_err().to_string(),
             "invalid version id `-rc1`: it must start with a letter or a digit"
         );
         assert_eq!(
-            validate_version("a\nb").unwrap_err(),
+            validate_version("a\nb").unwrap_err().to_string(),
             "invalid version id `a\\nb`: '\\n' is not allowed (use letters, digits, `.`, `_`, `+` and `-`)"
         );
         assert!(
             validate_version(&"x".repeat(65))
                 .unwrap_err()
+                .to_string()
                 .contains("65 characters long")
         );
     }

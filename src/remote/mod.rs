@@ -1,9 +1,9 @@
 //! The remote side of an app: where it lives on a host (`layout`), the hardened
 //! systemd units that run its processes (`units`), the Caddy site in front of it
-//! (`caddy`), how a command runs as the app's user (`as_app`) and every shell script
-//! raijin runs on a host (`scripts`). Pure rendering: nothing here talks to a host.
+//! (`caddy`) and every shell script and command line raijin runs on a host
+//! (`scripts`, including how a command runs as the app's user). Pure rendering:
+//! nothing here talks to a host; `engine::host` runs what this renders.
 
-pub mod as_app;
 pub mod caddy;
 pub mod layout;
 pub mod scripts;

@@ -21,7 +21,6 @@ fn cx(timeout_secs: u64, options: &[(&str, &str)]) -> Context {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         timeout_secs,
-        ..SecretsConfig::default()
     };
     let mut cx = Context::new(&cfg);
     cx.path = Some(standins_path());

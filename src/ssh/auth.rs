@@ -98,19 +98,14 @@ async fn agent_auth(
     wanted: &[PublicKey],
     rsa_hash: Option<HashAlg>,
     tried: &mut Vec<String>,
-) -> Result<bool, String> {
-    let mut agent = AgentClient::connect_env()
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<bool, russh::keys::Error> {
+    let mut agent = AgentClient::connect_env().await?;
     if let Some(binding) = handle.agent_session_binding().cloned() {
         // Needed for destination-constrained keys (ssh-add -h); older agents
         // answer with a failure, which is harmless.
         let _ = agent.bind_session(&binding, false).await;
     }
-    let identities = agent
-        .request_identities()
-        .await
-        .map_err(|e| e.to_string())?;
+    let identities = agent.request_identities().await?;
     let mut keys: Vec<PublicKey> = identities
         .iter()
         .filter_map(|id| match id {

@@ -2,22 +2,17 @@
 //! engine and answers with [`Msg`]s. The state never waits on any of them.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::run::Outcome;
-use super::state::{DeployPlan, Effect, Msg};
-use crate::deploy::{self, inspect, plan, remote::Remote};
+use super::state::{Effect, Msg};
+use crate::deploy;
 use crate::engine::Engine;
 use crate::engine::events::Events;
-use crate::remote::Layout;
-
-/// Commits listed at most in the confirmation.
-const MAX_COMMITS: usize = 50;
+use crate::inspect;
 
 pub struct Effects {
     engine: Arc<Engine>,
@@ -44,7 +39,8 @@ impl Effects {
         match fx {
             Effect::PlanDeploy { app, current } => {
                 tokio::task::spawn_blocking(move || {
-                    let plan = plan_deploy(&engine, &app, &current);
+                    let plan =
+                        deploy::preview(&engine, &app, &current).map_err(|e| format!("{e:#}"));
                     let _ = tx.send(Msg::DeployPlanned { app, plan });
                 });
             }
@@ -89,25 +85,13 @@ impl Effects {
             }
             Effect::LoadHistory { app, generation } => {
                 tokio::spawn(async move {
-                    let hosts = match deploy::app(&engine, &app) {
-                        Ok(a) => a.hosts.clone(),
+                    let hosts = match inspect::history(&engine, &app).await {
+                        Ok(hosts) => hosts
+                            .into_iter()
+                            .map(|(h, r)| (h, r.map_err(|e| format!("{e:#}"))))
+                            .collect(),
                         Err(_) => Vec::new(),
                     };
-                    let layout = Layout::new(&app);
-                    let jobs = hosts.iter().map(|h| {
-                        let layout = &layout;
-                        let engine = &engine;
-                        async move {
-                            let r = async {
-                                let r = Remote::new(h, engine.session(h)?);
-                                inspect::host_history(&r, layout).await
-                            }
-                            .await
-                            .map_err(|e| format!("{e:#}"));
-                            (h.clone(), r)
-                        }
-                    });
-                    let hosts = futures::future::join_all(jobs).await;
                     let _ = tx.send(Msg::History {
                         app,
                         generation,
@@ -117,26 +101,10 @@ impl Effects {
             }
             Effect::LoadStatus { app } => {
                 tokio::spawn(async move {
-                    let hosts = match deploy::app(&engine, &app) {
-                        Ok(a) => a.hosts.clone(),
+                    let hosts = match inspect::status(&engine, &app).await {
+                        Ok(status) => status.hosts,
                         Err(_) => Vec::new(),
                     };
-                    let layout = Layout::new(&app);
-                    let jobs = hosts.iter().map(|h| {
-                        let layout = &layout;
-                        let engine = &engine;
-                        async move {
-                            match engine.session(h) {
-                                Ok(s) => inspect::host_status(&Remote::new(h, s), layout).await,
-                                Err(e) => inspect::HostStatus {
-                                    host: h.clone(),
-                                    error: Some(e.to_string()),
-                                    ..Default::default()
-                                },
-                            }
-                        }
-                    });
-                    let hosts = futures::future::join_all(jobs).await;
                     let _ = tx.send(Msg::Status { app, hosts });
                 });
             }
@@ -175,43 +143,4 @@ fn forward_events(id: u64, tx: &UnboundedSender<Msg>) -> (Events, JoinHandle<()>
         }
     });
     (events, forward)
-}
-
-/// The version to deploy and the commits since the hosts' current version
-/// (when that version names something git knows; best effort).
-fn plan_deploy(engine: &Engine, app: &str, current: &[String]) -> Result<DeployPlan, String> {
-    let cfg = deploy::app(engine, app).map_err(|e| format!("{e:#}"))?;
-    let dir = plan::project_dir(&engine.config);
-    let version = plan::version(cfg, &dir, None).map_err(|e| format!("{e:#}"))?;
-    let mut commits = Vec::new();
-    if let Some(cur) = current.first().filter(|c| *c != &version.id) {
-        commits = commits_since(&dir, cur);
-    }
-    Ok(DeployPlan {
-        version: version.id,
-        commits,
-    })
-}
-
-fn commits_since(dir: &Path, version: &str) -> Vec<String> {
-    // `v1.2-3-gabc123-dirty` → try the whole id, then the part git describe
-    // would accept without `-dirty`.
-    let base = version.trim_end_matches("-dirty");
-    let out = Command::new("git")
-        .args([
-            "log",
-            "--oneline",
-            "--no-decorate",
-            &format!("{base}..HEAD"),
-        ])
-        .current_dir(dir)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .take(MAX_COMMITS)
-            .map(String::from)
-            .collect(),
-        _ => Vec::new(),
-    }
 }

@@ -1,32 +1,22 @@
 //! The Logs pane's data: a bounded ring buffer of journal records from every
 //! host, fed by a channel. Each record's ANSI colors are parsed into styled
 //! spans once, on arrival; a drop counter tells how many old lines fell out.
-//! Filtering (text and priority), follow/pause, wrap and timestamps are view
-//! settings over the buffer. This is the Logs tab's state: its own keys (the
-//! filter line, the view toggles, scrolling) are handled here too.
+//! The records are the engine's own [`LogRecord`]s; markers and drop counts arrive
+//! as records of unit `raijin`. Filtering (text and priority), follow/pause, wrap
+//! and timestamps are view settings over the buffer. This is the Logs tab's state:
+//! its own keys (the filter line, the view toggles, scrolling) are handled here too.
 
 use std::collections::VecDeque;
-use std::time::SystemTime;
 
 use ansi_to_tui::IntoText as _;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::text::{Line, Span};
 
 use crate::keys::Action;
+use crate::logs::LogRecord;
 
 /// Lines kept by default.
 pub const DEFAULT_CAPACITY: usize = 100_000;
-
-/// One journal record, as a log follower reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogRecord {
-    pub time: SystemTime,
-    pub host: String,
-    pub unit: String,
-    /// syslog priority: 0 emerg … 3 err, 4 warning, 5 notice, 6 info, 7 debug.
-    pub priority: u8,
-    pub message: String,
-}
 
 /// A record with its message parsed once for display.
 #[derive(Clone, Debug)]
@@ -228,20 +218,6 @@ impl LogView {
     }
 }
 
-/// Priority names as journalctl prints them.
-pub fn priority_name(p: u8) -> &'static str {
-    match p {
-        0 => "emerg",
-        1 => "alert",
-        2 => "crit",
-        3 => "err",
-        4 => "warning",
-        5 => "notice",
-        6 => "info",
-        _ => "debug",
-    }
-}
-
 /// The filter as a case-insensitive regex; text that is not a valid regex
 /// (say, a lone `(` while typing) is matched literally. Compiled once per
 /// filter text (cached), not per line.
@@ -329,15 +305,15 @@ pub fn highlight(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
 
     fn rec(n: u64, host: &str, prio: u8, msg: &str) -> LogRecord {
         LogRecord {
-            time: UNIX_EPOCH + Duration::from_secs(n),
+            time_us: n * 1_000_000,
             host: host.into(),
             unit: "hello-web.service".into(),
             priority: prio,
             message: msg.into(),
+            cursor: String::new(),
         }
     }
 

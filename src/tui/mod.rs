@@ -32,7 +32,6 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::ssh::{LinkState, Prompter};
 use keymap::Keymap;
-use logs::LogRecord;
 use state::{App, AppInfo, HostInfo, Msg};
 use theme::Theme;
 
@@ -57,7 +56,7 @@ impl Console {
     pub fn prepare(config: &Config) -> Result<Console, String> {
         let keymap = Keymap::with_overrides(&config.ui.keymap)
             .map_err(|e| format!("{}: {e}", config.path.display()))?;
-        let dir = crate::deploy::plan::project_dir(config);
+        let dir = config.project_dir();
         let theme = Theme::load(&config.ui.theme, &dir)
             .map_err(|e| format!("{}: error: [ui] theme: {e}", config.path.display()))?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -72,13 +71,6 @@ impl Console {
     /// The prompter to give the engine: SSH questions become dialogs.
     pub fn prompter(&self) -> Arc<dyn Prompter> {
         Arc::new(prompter::TuiPrompter::new(self.tx.clone()))
-    }
-
-    /// Where a log follower sends records for the Logs pane.
-    pub fn log_sender(&self) -> LogSender {
-        LogSender {
-            tx: self.tx.clone(),
-        }
     }
 
     /// Run until the user quits; the terminal is restored on every exit path.
@@ -111,17 +103,27 @@ impl Console {
         } = self;
         let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         let now = Instant::now();
-        let mut app = App::new(app_infos(&engine.config), host_infos(&engine), keymap, now);
+        // Keep every link up and report its state.
+        let links = engine.watch_links(RTT_EVERY);
+        let hosts = links
+            .iter()
+            .map(|l| HostInfo {
+                name: l.host.clone(),
+                addr: l.address.clone(),
+                link: LinkState::Idle,
+                rtt: None,
+            })
+            .collect();
+        let mut app = App::new(app_infos(&engine.config), hosts, keymap, now);
         let size = term.size()?;
         app.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
 
-        // Keep every link up and report its state.
         let mut tasks = Vec::new();
-        for (name, session) in engine.sessions() {
-            tasks.push(session.supervise(RTT_EVERY));
-            let mut status = session.status();
+        for link in links {
+            tasks.push(link.task);
+            let mut status = link.status;
             let tx = tx.clone();
-            let host = name.clone();
+            let host = link.host;
             tasks.push(tokio::spawn(async move {
                 loop {
                     let s = status.borrow_and_update().clone();
@@ -232,19 +234,6 @@ impl Console {
     }
 }
 
-/// Sends log records to the console's Logs pane.
-#[derive(Clone)]
-pub struct LogSender {
-    tx: mpsc::UnboundedSender<Msg>,
-}
-
-impl LogSender {
-    /// False once the console has exited.
-    pub fn send(&self, record: LogRecord) -> bool {
-        self.tx.send(Msg::Log(record)).is_ok()
-    }
-}
-
 /// Forward one app's merged journal follow to the console as log records;
 /// markers (a host's stream stopped or resumed) and drop counts become lines
 /// of their own so they are seen, never silent.
@@ -253,7 +242,7 @@ fn follow_logs(
     app: &str,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
 ) -> tokio::task::JoinHandle<()> {
-    use crate::logs::{LogItem, LogRequest, follow};
+    use crate::logs::{LogItem, LogRecord, LogRequest, follow};
     let stream = follow(engine, LogRequest::new(app));
     let app = app.to_string();
     tokio::spawn(async move {
@@ -264,25 +253,26 @@ fn follow_logs(
                 return;
             }
         };
-        let note = |host: &str, priority: u8, message: String| logs::LogRecord {
-            time: std::time::SystemTime::now(),
-            host: host.to_string(),
+        let note = |priority: u8, message: String| LogRecord {
+            time_us: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64),
+            host: String::new(),
             unit: "raijin".into(),
             priority,
             message,
+            cursor: String::new(),
         };
         while let Some(batch) = stream.next_batch(512).await {
             for item in batch {
                 let record = match item {
-                    LogItem::Line(r) => logs::LogRecord {
-                        time: std::time::UNIX_EPOCH + std::time::Duration::from_micros(r.time_us),
-                        host: r.host,
-                        unit: r.unit,
-                        priority: r.priority,
-                        message: r.message,
+                    // The follower resumes from cursors itself; the pane keeps none.
+                    LogItem::Line(r) => LogRecord {
+                        cursor: String::new(),
+                        ..r
                     },
-                    LogItem::Marker(m) => note("", 4, m.to_string()),
-                    LogItem::Dropped(n) => note("", 4, format!("-- {n} lines dropped --")),
+                    LogItem::Marker(m) => note(4, m.to_string()),
+                    LogItem::Dropped(n) => note(4, format!("-- {n} lines dropped --")),
                 };
                 if tx.send(Msg::Log(record)).is_err() {
                     return;
@@ -308,18 +298,6 @@ pub fn app_infos(config: &Config) -> Vec<AppInfo> {
         .map(|a| AppInfo {
             name: a.name.clone(),
             hosts: a.hosts.clone(),
-        })
-        .collect()
-}
-
-fn host_infos(engine: &Engine) -> Vec<HostInfo> {
-    engine
-        .sessions()
-        .map(|(name, s)| HostInfo {
-            name: name.clone(),
-            addr: s.target().host.clone(),
-            link: LinkState::Idle,
-            rtt: None,
         })
         .collect()
 }

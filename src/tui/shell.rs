@@ -23,12 +23,15 @@ pub async fn lend_terminal(engine: &Engine, app: &str, host: &str) -> String {
     );
     let _ = out.flush();
     let result = match crate::term::LocalTerminal::start() {
-        Ok(mut term) => operate::shell(engine, app, host, &mut term).await,
-        Err(e) => Err(anyhow::anyhow!("cannot read the terminal: {e}")),
+        Ok(mut term) => match operate::shell(engine, app, Some(host)) {
+            Ok(shell) => shell.run(&mut term).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(format!("cannot read the terminal: {e}")),
     };
     let _ = execute!(out, EnterAlternateScreen, EnableMouseCapture, cursor::Hide);
     match result {
         Ok(status) => format!("shell on {host} ended ({status})"),
-        Err(e) => format!("shell on {host}: {e:#}"),
+        Err(e) => format!("shell on {host}: {e}"),
     }
 }

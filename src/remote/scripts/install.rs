@@ -3,10 +3,10 @@
 //! services can read their release), a python app's virtualenv built in the release
 //! from the shipped wheels, and the app's hooks run as the app user.
 
+use super::as_app::AsApp;
 use super::{PRELUDE, render};
 use crate::config::{AppConfig, AppKind};
 use crate::remote::Layout;
-use crate::remote::as_app::AsApp;
 
 const APP_USER: &str = r#"U=@USER@; A=@APPDIR@; S=@S@
 if ! id -u "$U" >/dev/null 2>&1; then

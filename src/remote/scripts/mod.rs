@@ -1,6 +1,9 @@
-//! Every shell script raijin runs on a host, rendered in one place. Each needs only
-//! POSIX sh, coreutils, systemd and the base tools of every Linux system (`flock`
-//! from util-linux, `grep`, `sed`, `find`); every value is shell-quoted.
+//! Every shell script and command line raijin runs on a host, rendered in one place:
+//! the deploy pipeline's steps, reading history and status, bootstrap, the host's
+//! facts, the journal readers, and `exec` and the app shell as the app's user
+//! (`as_app`, `operate`). Each needs only POSIX sh, coreutils, systemd and the base
+//! tools of every Linux system (`flock` from util-linux, `grep`, `sed`, `find`);
+//! every value is shell-quoted.
 //!
 //! The scripts run as root and follow the layout's one rule (see
 //! [`crate::remote::layout`]): they read, list, execute and delete only in the
@@ -12,12 +15,16 @@
 //! script through `shellcheck -s sh`.
 
 pub mod activate;
+pub mod as_app;
 pub mod bootstrap;
+pub mod facts;
 pub mod inspect;
 pub mod install;
+pub mod journal;
 pub mod lock;
 pub mod materialize;
 pub mod migrate;
+pub mod operate;
 pub mod prune;
 pub mod push;
 mod samples;
@@ -25,6 +32,14 @@ mod samples;
 pub use samples::samples;
 
 use crate::util::shell_quote as q;
+
+/// How raijin becomes root on a host, reading a script from stdin (`-s`) or from
+/// the argument after `-c`: plain `sh` when it logs in as root, else `sudo -n sh`
+/// (the sudo rule `bootstrap` installs for the deploy user; `-n` fails instead of
+/// asking for a password).
+pub fn root_shell(sudo: bool) -> &'static str {
+    if sudo { "sudo -n sh" } else { "sh" }
+}
 
 /// Common start of the scripts: stop on errors, predictable sorting and messages,
 /// files readable by default.
@@ -87,6 +102,12 @@ pub fn write_file(path: &str, mode: &str, contents: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_is_sh_or_sudo_without_a_password_prompt() {
+        assert_eq!(root_shell(false), "sh");
+        assert_eq!(root_shell(true), "sudo -n sh");
+    }
 
     #[test]
     fn placeholders_are_quoted_or_raw() {

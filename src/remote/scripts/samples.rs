@@ -4,10 +4,12 @@
 /// could break quoting), named for messages: what `tests/scripts_lint.rs` runs
 /// through `shellcheck -s sh`.
 pub fn samples() -> Vec<(String, String)> {
-    use super::{activate, bootstrap, inspect, install, lock, materialize, prune, push};
+    use super::{
+        activate, bootstrap, facts, inspect, install, journal, lock, materialize, operate, prune,
+        push,
+    };
     use crate::bundle::{DirEntry, FileEntry, LinkEntry, MANIFEST_FORMAT, Manifest};
     use crate::config::load_str;
-    use crate::logs::journal;
 
     let toml = r#"
 [hosts.h1]
@@ -171,16 +173,13 @@ post_install = "echo 'it''s $HOME' && migrate"
         ("bootstrap".into(), bootstrap::bootstrap("deploy")),
         (
             "operate::exec".into(),
-            crate::operate::exec::script(app, "echo \"$A\" 'b'"),
+            operate::exec(app, "echo \"$A\" 'b'"),
         ),
-        ("operate::shell".into(), crate::operate::shell::script(app)),
+        ("operate::shell".into(), operate::shell(app)),
         (
-            "logs::journal".into(),
+            "journal::command".into(),
             journal::command(&journal::units(app, &[]), &query),
         ),
-        (
-            "engine::facts".into(),
-            crate::engine::facts::FACTS_SCRIPT.to_string(),
-        ),
+        ("facts".into(), facts::facts()),
     ]
 }

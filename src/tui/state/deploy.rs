@@ -11,13 +11,9 @@ use crate::engine::events::Event;
 use crate::tui::focus::step;
 use crate::tui::run::{Outcome, Run, RunKind};
 
-/// What the plan step found for the confirmation dialog.
-#[derive(Clone, Debug, Default)]
-pub struct DeployPlan {
-    pub version: String,
-    /// `git log --oneline CURRENT..HEAD`, when cheap to know.
-    pub commits: Vec<String>,
-}
+/// What the plan step found for the confirmation dialog: the version and the
+/// commits since the hosts' current one.
+pub use crate::deploy::Preview as DeployPlan;
 
 #[derive(Clone, Debug)]
 pub struct DeployTab {

@@ -4,7 +4,7 @@
 
 use super::effect::{Effect, Level, Reply};
 use super::overlay::{Confirm, Pending};
-use crate::deploy::inspect::{HostHistory, Release};
+use crate::inspect::{HostHistory, Release};
 use crate::tui::focus::step;
 
 /// The History tab's data for one app.

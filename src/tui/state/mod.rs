@@ -33,12 +33,13 @@ pub use status::StatusTab;
 use super::focus::step;
 use super::keymap::{Keymap, key_of};
 use super::layout::Areas;
-use super::logs::{LogRecord, LogView};
+use super::logs::LogView;
 use super::palette::{self, Palette, Target};
 use super::run::Outcome;
-use crate::deploy::inspect::{HostHistory, HostStatus as AppHostStatus};
 use crate::engine::events::Event;
+use crate::inspect::{HostHistory, HostStatus as AppHostStatus};
 use crate::keys::Action;
+use crate::logs::LogRecord;
 use crate::ssh::{HostStatus, LinkState};
 
 /// A configured app, as the console lists it.

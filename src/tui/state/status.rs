@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::deploy::inspect::HostStatus;
+use crate::inspect::HostStatus;
 use crate::tui::focus::step;
 
 #[derive(Clone, Debug, Default)]

@@ -2,14 +2,13 @@
 //! colors kept (dropped with NO_COLOR), filter matches highlighted, with follow/pause, wrap,
 //! timestamps, the priority floor and the dropped-line count in its status line.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::tui::logs::{LogLine, highlight, priority_name};
+use crate::logs::priority_name;
+use crate::tui::logs::{LogLine, highlight};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
@@ -92,7 +91,10 @@ fn render(l: &LogLine, app: &App, theme: &Theme) -> Line<'static> {
     let idx = app.hosts.iter().position(|h| h.name == r.host).unwrap_or(0);
     let mut spans = Vec::new();
     if app.logs.timestamps {
-        spans.push(Span::styled(format!(" {} ", clock(r.time)), theme.dimmed()));
+        spans.push(Span::styled(
+            format!(" {} ", clock(r.time_us)),
+            theme.dimmed(),
+        ));
     }
     spans.push(Span::styled(
         format!("{:<5}", r.host),
@@ -120,12 +122,8 @@ fn render(l: &LogLine, app: &App, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// `HH:MM:SS` (UTC).
-fn clock(t: SystemTime) -> String {
-    let s = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-        % 86_400;
+/// `HH:MM:SS` (UTC) of a time in microseconds since the Unix epoch.
+fn clock(time_us: u64) -> String {
+    let s = time_us / 1_000_000 % 86_400;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }

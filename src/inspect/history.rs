@@ -1,9 +1,10 @@
-//! Reading a host's state for an app: kept releases (history) and the units
-//! of the current release with their states and any drift (status).
+//! An app's kept releases on its hosts (`raijin history`, the console's History
+//! tab, and rollback's choice of target): version, commit, when, by whom, which is
+//! current and which went bad.
 
 use serde::{Deserialize, Serialize};
 
-use super::remote::Remote;
+use crate::engine::{Engine, Host, HostError, LookupError};
 use crate::remote::Layout;
 use crate::remote::scripts::inspect as scripts;
 
@@ -107,83 +108,28 @@ pub fn parse_history(host: &str, text: &str) -> HostHistory {
     h
 }
 
-pub async fn host_history(r: &Remote, layout: &Layout) -> anyhow::Result<HostHistory> {
+/// The kept releases of the app of `layout` on one host.
+pub async fn host_history(r: &Host, layout: &Layout) -> Result<HostHistory, HostError> {
     let out = r
         .script("reading the release history", &scripts::history(layout))
         .await?;
     Ok(parse_history(&r.host, &out.stdout_str()))
 }
 
-/// One unit of the app on a host.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct UnitState {
-    pub unit: String,
-    pub active: String,
-    pub sub: String,
-    pub since: String,
-}
-
-/// One slot of the app's web process on a host.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct SlotState {
-    pub slot: String,
-    /// The release the slot runs (or ran, when it has stopped after draining).
-    pub release: String,
-    /// Whether Caddy sends the traffic to it.
-    pub serving: bool,
-}
-
-#[derive(Clone, Debug, Serialize, Default)]
-pub struct HostStatus {
-    pub host: String,
-    pub current: Option<String>,
-    /// The slots of the web process (none when it restarts in place).
-    pub slots: Vec<SlotState>,
-    pub units: Vec<UnitState>,
-    /// Files on the host that differ from what the current release installed.
-    pub drift: Vec<String>,
-    pub error: Option<String>,
-}
-
-pub fn parse_status(host: &str, text: &str) -> HostStatus {
-    let mut s = HostStatus {
-        host: host.to_string(),
-        ..Default::default()
-    };
-    for line in text.lines() {
-        let parts: Vec<&str> = line.split('\t').collect();
-        match parts.as_slice() {
-            ["current", v] => s.current = Some(v.to_string()).filter(|v| !v.is_empty()),
-            ["drift", what] => s.drift.push(what.to_string()),
-            ["slot", slot, release, role] => s.slots.push(SlotState {
-                slot: slot.to_string(),
-                release: release.to_string(),
-                serving: *role == "serving",
-            }),
-            ["unit", unit, active, sub, since] => s.units.push(UnitState {
-                unit: unit.to_string(),
-                active: active.to_string(),
-                sub: sub.to_string(),
-                since: since.to_string(),
-            }),
-            _ => {}
-        }
-    }
-    s
-}
-
-pub async fn host_status(r: &Remote, layout: &Layout) -> HostStatus {
-    match r
-        .script("reading the app's status", &scripts::status(layout))
-        .await
-    {
-        Ok(out) => parse_status(&r.host, &out.stdout_str()),
-        Err(e) => HostStatus {
-            host: r.host.clone(),
-            error: Some(e.to_string()),
-            ..Default::default()
-        },
-    }
+/// The kept releases of `app` on each of its hosts (read in parallel), in the
+/// app's order of hosts; a host that could not be read has its error.
+pub async fn history(
+    engine: &Engine,
+    app: &str,
+) -> Result<Vec<(String, Result<HostHistory, HostError>)>, LookupError> {
+    let app = engine.app(app)?;
+    let layout = Layout::new(&app.name);
+    let hosts = engine.hosts(&app.hosts)?;
+    let reads = hosts.iter().map(|h| async {
+        let layout = &layout;
+        (h.host.clone(), host_history(h, layout).await)
+    });
+    Ok(futures::future::join_all(reads).await)
 }
 
 #[cfg(test)]
@@ -209,24 +155,5 @@ mod tests {
         assert_eq!(h.releases[0].commit.as_deref(), Some("abc"));
         // v2 was previous but is bad: the newest good older one is v1.
         assert_eq!(h.previous_good().as_deref(), Some("v1"));
-    }
-
-    #[test]
-    fn status_lines() {
-        let s = parse_status(
-            "h1",
-            "current\tv3\ndrift\tunit a-web.service differs from the release\nslot\tb\tv3\tserving\nunit\ta-web.service\tactive\trunning\tMon 2026-11-23 02:00:00 UTC\n",
-        );
-        assert_eq!(s.current.as_deref(), Some("v3"));
-        assert_eq!(s.drift.len(), 1);
-        assert_eq!(s.units[0].active, "active");
-        assert_eq!(
-            s.slots,
-            [SlotState {
-                slot: "b".into(),
-                release: "v3".into(),
-                serving: true
-            }]
-        );
     }
 }

@@ -2,7 +2,7 @@
 //! app's environment files read by systemd itself — so values are parsed exactly
 //! as the app's units see them. One `systemd-run` command line, used by deploy
 //! hooks, `raijin exec` and the app shell. Pure rendering: the commands run as
-//! root (see `deploy::remote::Remote`).
+//! root (see `engine::host::Host`).
 
 use crate::config::{AppConfig, AppKind};
 use crate::remote::Layout;

@@ -1,13 +1,17 @@
 //! The `journalctl` command lines that read an app's journal on a host: which
 //! units, which fields, and where to start (history, or following after a
-//! cursor so a resumed stream neither loses nor repeats an entry).
+//! cursor so a resumed stream neither loses nor repeats an entry). `logs`
+//! runs them and parses what they print.
 
 use std::fmt::Write as _;
 
-use super::record::OUTPUT_FIELDS;
 use crate::config::AppConfig;
 use crate::remote::units::unit_stem;
 use crate::util::shell_quote as q;
+
+/// The journal fields to ask for (`--output-fields`); the cursor and
+/// timestamps always come along. `logs::record` parses these.
+pub const OUTPUT_FIELDS: &str = "MESSAGE,PRIORITY,_SYSTEMD_UNIT,UNIT";
 
 /// Which entries a `journalctl` run prints.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,0 +1,317 @@
+//! Reaching one host: its SSH session and the three ways raijin acts there.
+//!
+//! - **As root**, for raijin's own scripts (deploy steps, history, status, bootstrap,
+//!   the journal readers): directly when the login user is root, else through
+//!   `sudo -n sh` (see [`scripts::root_shell`]). Scripts go to `sh -s` on stdin, so
+//!   their size is not limited by the command line; data uploads pass a short
+//!   script on the command line and the data on stdin.
+//! - **As the app's user**, for `exec` and the app shell: systemd runs the command
+//!   in the app dir with the current release's environment (see
+//!   [`scripts::operate`]).
+//! - **As the login user**, for `raijin run` and the host's facts, as `ssh HOST CMD`
+//!   would.
+//!
+//! Everything above the engine that acts on a host holds a [`Host`]; nothing there
+//! touches a session. What runs is rendered in [`crate::remote::scripts`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::AppConfig;
+use crate::engine::events::{Events, Step};
+use crate::remote::scripts::{self, operate};
+use crate::ssh::{ExitStatus, Output, OutputKind, PtyChannel, Session, SshError, Stdin};
+use crate::util::shell_quote;
+
+/// One configured host: its session and how to become root there.
+#[derive(Clone)]
+pub struct Host {
+    /// The configured host name.
+    pub host: String,
+    pub session: Arc<Session>,
+    sudo: bool,
+}
+
+/// A script that failed on a host: its exit status and what it said.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Ssh(#[from] Box<SshError>),
+    #[error("{host}: {what} failed ({status}){}", if stderr.is_empty() { String::new() } else { format!(": {}", stderr.trim()) })]
+    Failed {
+        host: String,
+        what: String,
+        status: ExitStatus,
+        stderr: String,
+    },
+}
+
+/// Output as it arrives: which stream, and the bytes.
+pub type OnOutput<'a> = &'a mut (dyn FnMut(OutputKind, &[u8]) + Send);
+
+impl Host {
+    pub fn new(host: &str, session: Arc<Session>) -> Self {
+        let sudo = session.target().user != "root";
+        Host {
+            host: host.to_string(),
+            session,
+            sudo,
+        }
+    }
+
+    /// The configured name.
+    pub fn name(&self) -> &str {
+        &self.host
+    }
+
+    /// `user@address[:port]`, as the host is reached.
+    pub fn address(&self) -> String {
+        self.session.target().display_addr()
+    }
+
+    /// The user raijin logs in as.
+    pub fn login_user(&self) -> &str {
+        &self.session.target().user
+    }
+
+    /// How long in-flight work waits on a dead link before it fails.
+    pub fn dead_link_bound(&self) -> Duration {
+        crate::ssh::dead_link_bound(self.session.options())
+    }
+
+    /// Connect now (or check the link is up), within the connect timeout.
+    pub async fn connect(&self) -> Result<(), SshError> {
+        self.session.connect().await
+    }
+
+    /// One round trip on the connection.
+    pub async fn ping(&self) -> Result<Duration, SshError> {
+        self.session.ping().await
+    }
+
+    /// A command line that runs `script` (given on it) as root.
+    fn root_command(&self, script: &str) -> String {
+        format!(
+            "{} -c {}",
+            scripts::root_shell(self.sudo),
+            shell_quote(script)
+        )
+    }
+
+    fn root_stdin_command(&self) -> String {
+        format!("{} -s", scripts::root_shell(self.sudo))
+    }
+
+    /// Run `script` as root; fail with its stderr when it exits non-zero.
+    pub async fn script(&self, what: &str, script: &str) -> Result<Output, HostError> {
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let status = self
+            .exec_root_script(script, &mut |k, d| match k {
+                OutputKind::Stdout => stdout.extend_from_slice(d),
+                OutputKind::Stderr => stderr.extend_from_slice(d),
+            })
+            .await?;
+        self.check(
+            what,
+            Output {
+                stdout,
+                stderr,
+                status,
+            },
+        )
+    }
+
+    /// Run `script` as root, streaming its output as events of `step`.
+    pub async fn script_streamed(
+        &self,
+        what: &str,
+        script: &str,
+        events: &Events,
+        step: Step,
+    ) -> Result<Output, HostError> {
+        let mut sink = events.line_sink(Some(&self.host), step);
+        let mut stderr = Vec::new();
+        let status = self
+            .exec_root_script(script, &mut |k, d| {
+                if k == OutputKind::Stderr {
+                    stderr.extend_from_slice(d);
+                }
+                sink.push(k, d);
+            })
+            .await?;
+        sink.flush();
+        self.check_stderr(what, status, stderr)
+    }
+
+    /// Run `script` as root, sending each line of its stdout to `lines` as it comes.
+    pub async fn script_lines(
+        &self,
+        what: &str,
+        script: &str,
+        lines: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> Result<Output, HostError> {
+        let mut partial = Vec::new();
+        let mut stderr = Vec::new();
+        let status = self
+            .exec_root_script(script, &mut |k, d| match k {
+                OutputKind::Stderr => stderr.extend_from_slice(d),
+                OutputKind::Stdout => {
+                    partial.extend_from_slice(d);
+                    while let Some(pos) = partial.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = partial.drain(..=pos).collect();
+                        let _ = lines
+                            .send(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned());
+                    }
+                }
+            })
+            .await?;
+        if !partial.is_empty() {
+            let _ = lines.send(String::from_utf8_lossy(&partial).into_owned());
+        }
+        drop(lines);
+        self.check_stderr(what, status, stderr)
+    }
+
+    /// Run a short `script` as root with `data` on its stdin.
+    pub async fn with_stdin(
+        &self,
+        what: &str,
+        script: &str,
+        data: Stdin,
+    ) -> Result<Output, HostError> {
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let status = self
+            .stream_as_root(script, data, &mut |k, d| match k {
+                OutputKind::Stdout => stdout.extend_from_slice(d),
+                OutputKind::Stderr => stderr.extend_from_slice(d),
+            })
+            .await
+            .map_err(Box::new)?;
+        self.check(
+            what,
+            Output {
+                stdout,
+                stderr,
+                status,
+            },
+        )
+    }
+
+    /// Run `script` as root with `stdin`, output to `on_output` as it arrives; the
+    /// caller judges the exit status (a log follower, which reads until it ends).
+    pub async fn stream_as_root(
+        &self,
+        script: &str,
+        stdin: Stdin,
+        on_output: OnOutput<'_>,
+    ) -> Result<ExitStatus, SshError> {
+        self.session
+            .exec_with(&self.root_command(script), stdin, on_output)
+            .await
+    }
+
+    async fn exec_root_script(
+        &self,
+        script: &str,
+        on_output: OnOutput<'_>,
+    ) -> Result<ExitStatus, Box<SshError>> {
+        self.session
+            .exec_with(
+                &self.root_stdin_command(),
+                Stdin::Bytes(script.as_bytes().to_vec().into()),
+                on_output,
+            )
+            .await
+            .map_err(Box::new)
+    }
+
+    /// Run `command` (by `/bin/sh -c`) as the app's user, in the app dir, with the
+    /// current release's environment, streaming its output. Dropping the future
+    /// stops the command on the host.
+    pub async fn exec_as_app(
+        &self,
+        app: &AppConfig,
+        command: &str,
+        on_output: OnOutput<'_>,
+    ) -> Result<ExitStatus, SshError> {
+        // Standard input stays open for as long as the channel: its end tells
+        // the host that raijin went away (see `AsApp::pipe_stoppable`).
+        let stdin = Stdin::Reader(Box::new(NeverEnds));
+        self.stream_as_root(&operate::exec(app, command), stdin, on_output)
+            .await
+    }
+
+    /// Open the app shell (the app's user, dir and environment) on a PTY of
+    /// `cols` × `rows` with terminal type `term`.
+    pub async fn open_app_shell(
+        &self,
+        app: &AppConfig,
+        term: &str,
+        cols: u16,
+        rows: u16,
+    ) -> Result<PtyChannel, SshError> {
+        let cmd = self.root_command(&operate::shell(app));
+        self.session.open_pty(Some(&cmd), term, cols, rows).await
+    }
+
+    /// Run `command` through the login user's shell (like `ssh HOST CMD`),
+    /// streaming its output.
+    pub async fn run(
+        &self,
+        command: &str,
+        on_output: OnOutput<'_>,
+    ) -> Result<ExitStatus, SshError> {
+        self.session
+            .exec_with(command, Stdin::Empty, on_output)
+            .await
+    }
+
+    /// Run `command` through the login user's shell, capturing its output.
+    pub async fn run_captured(&self, command: &str) -> Result<Output, SshError> {
+        self.session.exec(command).await
+    }
+
+    fn check_stderr(
+        &self,
+        what: &str,
+        status: ExitStatus,
+        stderr: Vec<u8>,
+    ) -> Result<Output, HostError> {
+        self.check(
+            what,
+            Output {
+                stdout: Vec::new(),
+                stderr,
+                status,
+            },
+        )
+    }
+
+    fn check(&self, what: &str, out: Output) -> Result<Output, HostError> {
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(HostError::Failed {
+                host: self.host.clone(),
+                what: what.to_string(),
+                status: out.status.clone(),
+                stderr: out.stderr_str(),
+            })
+        }
+    }
+}
+
+/// A reader that never yields data nor reaches its end.
+struct NeverEnds;
+
+impl tokio::io::AsyncRead for NeverEnds {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Pending
+    }
+}

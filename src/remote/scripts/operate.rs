@@ -1,0 +1,82 @@
+//! The scripts behind `raijin exec` and the app shell: a command, or an interactive
+//! shell, as the app's user in the app dir with the current release's environment.
+//! Both first check that the app is installed on the host, so a host the app never
+//! reached says so instead of failing inside systemd.
+
+use super::as_app::AsApp;
+use crate::config::AppConfig;
+use crate::remote::Layout;
+use crate::util::shell_quote as q;
+
+/// Lines that fail clearly when the app was never installed on the host (no app
+/// user, so no app dir or environment either).
+fn require_installed(app: &AppConfig) -> String {
+    format!(
+        "if ! id -u {u} >/dev/null 2>&1; then echo {msg} >&2; exit 1; fi\n",
+        u = q(&app.user),
+        msg = q(&format!(
+            "app {} is not installed on this host (no user {}): deploy it first",
+            app.name, app.user
+        )),
+    )
+}
+
+/// The script (run as root) that runs `command` as the app and stops it when the
+/// caller goes away (see [`AsApp::pipe_stoppable`]).
+pub fn exec(app: &AppConfig, command: &str) -> String {
+    let run = AsApp::for_current(app, &Layout::new(&app.name));
+    format!(
+        "{}{}",
+        require_installed(app),
+        run.pipe_stoppable(&app.name, command)
+    )
+}
+
+/// The script (run as root, on a PTY) that starts the app shell.
+pub fn shell(app: &AppConfig) -> String {
+    let run = AsApp::for_current(app, &Layout::new(&app.name));
+    format!("{}{}", require_installed(app), run.pty_shell())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AppKind;
+
+    fn app(user: &str) -> AppConfig {
+        AppConfig {
+            name: "shop".into(),
+            hosts: vec!["h1".into()],
+            build: None,
+            artifact: "x".into(),
+            kind: AppKind::Binary,
+            version_source: Default::default(),
+            versions_to_keep: 3,
+            user: user.into(),
+            env_file: None,
+            env: Default::default(),
+            processes: Default::default(),
+            proxy: None,
+            hooks: Default::default(),
+        }
+    }
+
+    #[test]
+    fn exec_checks_the_app_is_installed_then_runs_stoppably() {
+        let s = exec(&app("shop"), "echo $PORT");
+        assert!(s.starts_with("if ! id -u shop >/dev/null 2>&1; then echo 'app shop is not installed on this host (no user shop): deploy it first' >&2; exit 1; fi\n"), "{s}");
+        assert!(s.contains("-p WorkingDirectory=/opt/raijin/shop"), "{s}");
+        assert!(s.contains("/bin/sh -c 'echo $PORT' </dev/null &\n"), "{s}");
+    }
+
+    #[test]
+    fn the_shell_runs_under_systemd_run_with_a_pty() {
+        let s = shell(&app("shop-user"));
+        assert!(s.starts_with("if ! id -u shop-user "), "{s}");
+        assert!(
+            s.contains("exec systemd-run --quiet --pty --wait --collect --service-type=exec -p User=shop-user -p Group=shop-user -p WorkingDirectory=/opt/raijin/shop"),
+            "{s}"
+        );
+        assert!(s.ends_with("-p \"Environment=SHELL=$s\" \"$s\"\n"), "{s}");
+    }
+}
