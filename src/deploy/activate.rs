@@ -14,8 +14,8 @@ use anyhow::bail;
 use tokio::sync::mpsc;
 
 use super::http;
-use super::remote::Remote;
 use crate::config::AppConfig;
+use crate::engine::Host;
 use crate::engine::events::{Events, Step};
 use crate::remote::Layout;
 use crate::remote::scripts::activate::{self as script, Params, Word};
@@ -75,7 +75,7 @@ struct Seen {
 /// Activate `release` on the host behind its health gate. Returns the release it
 /// replaced; an error says why the release is not serving and what serves instead.
 pub(crate) async fn activate(
-    r: &Remote,
+    r: &Host,
     app: &AppConfig,
     layout: &Layout,
     release: &str,
@@ -299,7 +299,7 @@ pub(crate) async fn activate(
 /// After a lost link: ask for the outcome (each try reconnects) until the host's own
 /// budget for the release to become healthy plus a grace has passed.
 async fn recover(
-    r: &Remote,
+    r: &Host,
     layout: &Layout,
     id: &str,
     started: Instant,
@@ -331,7 +331,7 @@ async fn recover(
 }
 
 /// What the host does on its own when raijin stops waiting.
-fn gave_up(r: &Remote, release: &str, seen: &Seen, p: &Params<'_>, proxied: bool) -> String {
+fn gave_up(r: &Host, release: &str, seen: &Seen, p: &Params<'_>, proxied: bool) -> String {
     let prev = seen
         .previous
         .clone()
@@ -369,7 +369,7 @@ fn gave_up(r: &Remote, release: &str, seen: &Seen, p: &Params<'_>, proxied: bool
 /// (12 s of 60)").
 #[allow(clippy::too_many_arguments)]
 async fn check_and_confirm(
-    r: Remote,
+    r: Host,
     app: AppConfig,
     layout: Layout,
     id: String,
@@ -448,7 +448,7 @@ fn proxied_unit(app: &AppConfig) -> Option<String> {
     })
 }
 
-async fn journal(r: &Remote, unit: &str) -> Vec<String> {
+async fn journal(r: &Host, unit: &str) -> Vec<String> {
     match r
         .script("reading the journal", &journal_tail(unit, JOURNAL_LINES))
         .await

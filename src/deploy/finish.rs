@@ -6,14 +6,14 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::remote::Remote;
 use super::{HostOutcome, now_rfc3339};
+use crate::engine::Host;
 use crate::engine::events::{Events, Step};
 use crate::remote::Layout;
 use crate::remote::scripts::{inspect, prune as scripts};
 use crate::ssh::OutputKind;
 
-pub(crate) async fn prune(r: &Remote, keep: usize, layout: &Layout, events: &Events) {
+pub(crate) async fn prune(r: &Host, keep: usize, layout: &Layout, events: &Events) {
     let started = Instant::now();
     let host = Some(r.host.as_str());
     events.started(host, Step::Prune, None);
@@ -59,7 +59,7 @@ struct AuditLine<'a> {
 
 /// Append the outcome to the host's audit log and the local one.
 pub(crate) async fn audit(
-    r: &Remote,
+    r: &Host,
     layout: &Layout,
     action: &str,
     by: &str,

@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
-use super::remote::Remote;
 use crate::config::ProxyConfig;
+use crate::engine::Host;
 
 /// Where a check goes on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +69,8 @@ impl Target {
 }
 
 /// GET the target; returns the status code.
-pub async fn get(r: &Remote, t: &Target) -> anyhow::Result<u16> {
-    let stream = r.session.open_tcp("127.0.0.1", t.port).await?;
+pub async fn get(r: &Host, t: &Target) -> anyhow::Result<u16> {
+    let stream = r.open_tcp("127.0.0.1", t.port).await?;
     if t.https {
         let name = rustls::pki_types::ServerName::try_from(t.host.clone())
             .with_context(|| format!("`{}` is not a name TLS can ask for", t.host))?;

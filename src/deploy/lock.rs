@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
-use super::remote::Remote;
+use crate::engine::Host;
 use crate::engine::events::{Events, Step};
 use crate::remote::Layout;
 use crate::remote::scripts::lock::{self, Take};
@@ -128,7 +128,7 @@ fn parse_answer(text: &str, host: &str, events: &Events) -> Answer {
 
 /// Take the app's lock on one host, waiting up to `wait` for another holder.
 async fn lock_host(
-    r: &Remote,
+    r: &Host,
     layout: &Layout,
     info_json: &str,
     wait: Option<Duration>,
@@ -208,7 +208,7 @@ async fn lock_host(
 /// Lock every host or none: one by one in natural order of host names, giving back
 /// what was taken if one fails.
 pub(crate) async fn lock_all(
-    remotes: &[Remote],
+    remotes: &[Host],
     layout: &Layout,
     info: &LockInfo,
     wait: Option<Duration>,
@@ -217,9 +217,9 @@ pub(crate) async fn lock_all(
     events: &Events,
 ) -> anyhow::Result<()> {
     let info_json = serde_json::to_string(info)?;
-    let mut order: Vec<&Remote> = remotes.iter().collect();
+    let mut order: Vec<&Host> = remotes.iter().collect();
     order.sort_by(|a, b| crate::util::natural_cmp(&a.host, &b.host));
-    let mut taken: Vec<&Remote> = Vec::new();
+    let mut taken: Vec<&Host> = Vec::new();
     for r in order {
         match lock_host(r, layout, &info_json, wait, force, instances, events).await {
             Ok(()) => taken.push(r),
@@ -234,7 +234,7 @@ pub(crate) async fn lock_all(
 
 /// Release this process's lock on one host (best effort: a host that is gone keeps a
 /// lock its next deploy from this machine recognizes as stale).
-pub(crate) async fn release(r: &Remote, layout: &Layout) {
+pub(crate) async fn release(r: &Host, layout: &Layout) {
     let _ = r
         .script("releasing the deploy lock", &lock::release(layout, token()))
         .await;

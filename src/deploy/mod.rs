@@ -17,7 +17,6 @@ pub mod install;
 pub mod lock;
 pub mod plan;
 pub mod push;
-pub mod remote;
 pub mod rollback;
 
 use std::sync::Arc;
@@ -29,13 +28,10 @@ use serde::Serialize;
 
 use crate::config::AppConfig;
 use crate::engine::events::{Event, Events, Step};
-use crate::engine::{Engine, Host, LookupError};
+use crate::engine::{Engine, Host};
 use crate::remote::{Layout, units};
 use build::Rendered;
 use install::Hook;
-
-/// Kept until rollback, which reads the history, is merged: [`crate::inspect`].
-pub use crate::inspect;
 
 pub use activate::HEALTH_TIMEOUT;
 pub use finish::local_audit_path;
@@ -86,18 +82,6 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.hosts.iter().all(|h| h.ok)
     }
-}
-
-/// Kept until the steps that call it are merged: [`Engine::hosts_for`].
-pub use crate::engine::lookup::hosts_for;
-
-/// Kept until the steps that call it are merged: [`Engine::app`].
-pub fn app<'a>(engine: &'a Engine, name: &str) -> Result<&'a AppConfig, LookupError> {
-    engine.app(name)
-}
-
-fn remotes(engine: &Engine, hosts: &[String]) -> Result<Vec<Host>, LookupError> {
-    engine.hosts(hosts)
 }
 
 pub(crate) fn now_rfc3339() -> String {
@@ -231,7 +215,7 @@ pub async fn deploy(
         )),
     );
 
-    let remotes = remotes(engine, &hosts)?;
+    let remotes = engine.hosts(&hosts)?;
     let info = LockInfo::new(&by, &version.id, "deploy");
     // Recorded for the releases a migration of a legacy host brings over.
     let instances = units::legacy_instances(&app);

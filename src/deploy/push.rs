@@ -14,10 +14,10 @@ use serde::Serialize;
 use tokio::io::AsyncWriteExt as _;
 
 use super::identity::{self, Choice};
-use super::remote::Remote;
 use super::{Rendered, now_rfc3339};
 use crate::bundle;
 use crate::config::{AppConfig, AppKind};
+use crate::engine::Host;
 use crate::engine::events::{Events, Step};
 use crate::remote::Layout;
 use crate::remote::layout::validate_release_id;
@@ -78,7 +78,7 @@ fn parse_probe(text: &str) -> Probe {
 
 /// Push the release to one host; `sent` counts chunk bytes as they go.
 pub(crate) async fn push(
-    r: &Remote,
+    r: &Host,
     app: &AppConfig,
     layout: &Layout,
     rendered: &Rendered,
@@ -96,7 +96,7 @@ pub(crate) async fn push(
 }
 
 async fn push_inner(
-    r: &Remote,
+    r: &Host,
     app: &AppConfig,
     layout: &Layout,
     rendered: &Rendered,
@@ -240,7 +240,7 @@ async fn push_inner(
 
 /// Stream the chunks the host lacks as `HASH LEN\n` + bytes into the receiving script.
 async fn send_chunks(
-    r: &Remote,
+    r: &Host,
     layout: &Layout,
     rendered: &Rendered,
     to_send: &[(String, u32)],

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use super::inspect::{self, HostHistory};
 use super::{HostOutcome, Report, activate, finish, lock, plan, preflight};
 use crate::engine::Engine;
 use crate::engine::events::{Event, Events};
+use crate::inspect::{self, HostHistory};
 use crate::remote::Layout;
 use crate::remote::layout::release_version;
 use crate::remote::units;
@@ -65,11 +65,11 @@ pub async fn rollback(
     req: RollbackRequest,
     events: &Events,
 ) -> anyhow::Result<Report> {
-    let app = super::app(engine, &req.app)?.clone();
-    let requested = super::hosts_for(&app, &req.hosts)?;
+    let app = engine.app(&req.app)?.clone();
+    let requested = engine.hosts_for(&app, &req.hosts)?;
     let (hosts, skipped) = preflight(engine, &requested, req.skip_unreachable, events).await?;
     let layout = Layout::new(&app.name);
-    let remotes = super::remotes(engine, &hosts)?;
+    let remotes = engine.hosts(&hosts)?;
     let by = plan::deployer();
     let info = lock::LockInfo::new(&by, req.to.as_deref().unwrap_or("previous"), "rollback");
     // Recorded for the releases a migration of a legacy host brings over.
@@ -150,7 +150,7 @@ pub async fn rollback(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::inspect::Release;
+    use crate::inspect::Release;
 
     fn rel(v: &str, at: &str) -> Release {
         Release {

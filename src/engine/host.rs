@@ -28,7 +28,7 @@ use crate::util::shell_quote;
 pub struct Host {
     /// The configured host name.
     pub host: String,
-    pub session: Arc<Session>,
+    session: Arc<Session>,
     sudo: bool,
 }
 
@@ -85,6 +85,16 @@ impl Host {
     }
 
     /// One round trip on the connection.
+    /// A TCP connection to `addr:port` as seen from the host (a direct-tcpip channel
+    /// of its SSH connection): how raijin reaches a service on the host's loopback.
+    pub async fn open_tcp(
+        &self,
+        addr: &str,
+        port: u16,
+    ) -> Result<impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + use<>, SshError> {
+        self.session.open_tcp(addr, port).await
+    }
+
     pub async fn ping(&self) -> Result<Duration, SshError> {
         self.session.ping().await
     }
