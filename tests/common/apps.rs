@@ -45,7 +45,8 @@ pub fn ready() -> Option<&'static Testbed> {
 pub fn fresh(tb: &Testbed, app: &str, hosts: &[&str]) {
     let script = format!(
         "systemctl stop raijin.activate-{app}.service >/dev/null 2>&1; systemctl reset-failed raijin.activate-{app}.service >/dev/null 2>&1; \
-         for f in /var/lib/raijin/{app}/units /opt/raijin/{app}/.install/units; do \
+         systemctl stop 'raijin.drain-{app}-*' >/dev/null 2>&1; \
+         for f in /var/lib/raijin/{app}/units /var/lib/raijin/{app}/slot-units.a /var/lib/raijin/{app}/slot-units.b /opt/raijin/{app}/.install/units; do \
            if [ -f $f ]; then for u in $(cat $f); do systemctl disable --now \"$u\" >/dev/null 2>&1; systemctl stop \"${{u%@.service}}@*\" >/dev/null 2>&1; rm -f /etc/systemd/system/$u; done; fi; \
          done; systemctl daemon-reload; \
          rm -rf /opt/raijin/{app} /var/lib/raijin/{app} /opt/raijin/.raijin-migrate-{app}; \
