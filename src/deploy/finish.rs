@@ -1,5 +1,5 @@
-//! The last steps on a host: prune old releases and unreferenced chunks, and write
-//! the audit line on the host and in the local state directory.
+//! The last steps on a host, in one round trip: prune old releases and unreferenced
+//! chunks, write the audit line, release the lock; and the local audit line.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,37 +10,8 @@ use super::{HostOutcome, now_rfc3339};
 use crate::engine::Host;
 use crate::engine::events::{Events, Step};
 use crate::remote::Layout;
-use crate::remote::scripts::{inspect, prune as scripts};
+use crate::remote::scripts::{inspect, lock, prune};
 use crate::ssh::OutputKind;
-
-pub(crate) async fn prune(r: &Host, keep: usize, layout: &Layout, events: &Events) {
-    let started = Instant::now();
-    let host = Some(r.host.as_str());
-    events.started(host, Step::Prune, None);
-    match r
-        .script("pruning old releases", &scripts::prune(layout, keep))
-        .await
-    {
-        Ok(out) => {
-            let text = out.stdout_str();
-            for note in text.lines().filter_map(|l| l.strip_prefix("note ")) {
-                events.output(host, Step::Prune, OutputKind::Stderr, note);
-            }
-            let count = |p: &str| text.lines().filter(|l| l.starts_with(p)).count();
-            events.finished(
-                host,
-                Step::Prune,
-                started.elapsed(),
-                Some(format!(
-                    "removed {} releases, {} chunks",
-                    count("release "),
-                    count("chunk ")
-                )),
-            );
-        }
-        Err(e) => events.failed(host, Step::Prune, &e.to_string(), Vec::new()),
-    }
-}
 
 #[derive(Serialize)]
 struct AuditLine<'a> {
@@ -57,10 +28,13 @@ struct AuditLine<'a> {
     error: Option<&'a str>,
 }
 
-/// Append the outcome to the host's audit log and the local one.
-pub(crate) async fn audit(
+/// The last round trip on a host: prune (after a deploy that went live), the audit
+/// line, and releasing this process's lock, in one script; then the local audit line.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn wrap_up(
     r: &Host,
     layout: &Layout,
+    keep: Option<usize>,
     action: &str,
     by: &str,
     commit: Option<&str>,
@@ -80,15 +54,60 @@ pub(crate) async fn audit(
         outcome: if o.ok { "ok" } else { "failed" },
         error: o.error.as_deref(),
     };
-    let Ok(json) = serde_json::to_string(&line) else {
-        return;
-    };
+    let json = serde_json::to_string(&line).unwrap_or_default();
     let host = Some(r.host.as_str());
-    if let Err(e) = r
-        .script("writing the audit log", &inspect::audit(layout, &json))
-        .await
-    {
-        events.failed(host, Step::Audit, &e.to_string(), Vec::new());
+    let started = Instant::now();
+    let mut script = String::new();
+    if let Some(keep) = keep {
+        events.started(host, Step::Prune, None);
+        script.push_str(&format!(
+            "(\n{}\n)\necho \"part prune $?\"\n",
+            prune::prune(layout, keep)
+        ));
+    }
+    script.push_str(&format!(
+        "(\n{}\n)\necho \"part audit $?\"\n(\n{}\n)\necho \"part release $?\"\n",
+        inspect::audit(layout, &json),
+        lock::release(layout, super::lock::token())
+    ));
+    let out = r
+        .script("pruning, writing the audit log, unlocking", &script)
+        .await;
+    let text = out.as_ref().map(|o| o.stdout_str()).unwrap_or_default();
+    let part = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("part {name} ")))
+            .map(|code| code.trim() == "0")
+    };
+    if keep.is_some() {
+        for note in text.lines().filter_map(|l| l.strip_prefix("note ")) {
+            events.output(host, Step::Prune, OutputKind::Stderr, note);
+        }
+        let count = |p: &str| text.lines().filter(|l| l.starts_with(p)).count();
+        match (&out, part("prune")) {
+            (Ok(_), Some(true)) => events.finished(
+                host,
+                Step::Prune,
+                started.elapsed(),
+                Some(format!(
+                    "removed {} releases, {} chunks",
+                    count("release "),
+                    count("chunk ")
+                )),
+            ),
+            (Err(e), _) => events.failed(host, Step::Prune, &e.to_string(), Vec::new()),
+            _ => events.failed(host, Step::Prune, "pruning failed on the host", Vec::new()),
+        }
+    }
+    match (&out, part("audit")) {
+        (Ok(_), Some(true)) => {}
+        (Err(e), _) => events.failed(host, Step::Audit, &e.to_string(), Vec::new()),
+        _ => events.failed(
+            host,
+            Step::Audit,
+            &format!("writing {} failed", layout.audit_log()),
+            Vec::new(),
+        ),
     }
     if let Err(e) = append_local_audit(&json) {
         events.failed(

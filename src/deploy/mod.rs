@@ -280,7 +280,6 @@ async fn deploy_host(
         install::install(r, app, layout, id, events).await?;
         from_version = activate::activate(r, app, layout, id, events).await?;
         install::run_hook(r, app, layout, id, Hook::PostActivate, events).await?;
-        finish::prune(r, app.versions_to_keep, layout, events).await;
         Ok::<_, anyhow::Error>(())
     }
     .await;
@@ -306,9 +305,10 @@ async fn deploy_host(
         chunks_sent,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    finish::audit(
+    finish::wrap_up(
         r,
         layout,
+        ok.then_some(app.versions_to_keep),
         "deploy",
         &rendered.by,
         version.commit.as_deref(),
@@ -316,7 +316,6 @@ async fn deploy_host(
         events,
     )
     .await;
-    lock::release(r, layout).await;
     let shown = release.as_deref().unwrap_or(&version.id);
     events.send(Event::HostDone {
         host: r.host.clone(),

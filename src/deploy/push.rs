@@ -176,12 +176,11 @@ async fn push_inner(
         send_chunks(r, layout, rendered, &to_send, total, sent, events).await?;
     }
     events.progress(host, Step::Push, total, total);
-    let script = format!(
+    let materialize = format!(
         "{}{}",
         scripts::materialize_env(layout, &release, app.kind),
         materialize::materialize_plan(&rendered.bundle.manifest)
     );
-    r.script("materializing the release", &script).await?;
     let meta = serde_json::to_string(&Meta {
         version,
         release: &release,
@@ -191,34 +190,36 @@ async fn push_inner(
         kind: app.kind.as_str(),
         content: &content,
     })?;
+    // One round trip: the tree (which exits on any failure), then its metadata.
+    let files = scripts::release_files(
+        layout,
+        &app.user,
+        &release,
+        &scripts::ReleaseFiles {
+            manifest_json: &rendered.manifest_json,
+            chunks: &rendered.chunks,
+            units: &rendered.units,
+            site: rendered.site.as_deref(),
+            instances: &rendered.instances,
+            slots: rendered
+                .slots
+                .iter()
+                .map(|s| scripts::SlotFiles {
+                    slot: s.slot,
+                    units: &s.units,
+                    instances: &s.instances,
+                    ports: &s.ports,
+                    site: &s.site,
+                })
+                .collect(),
+            content: &content,
+            env: &rendered.env,
+            meta_json: &meta,
+        },
+    );
     r.script(
-        "writing the release files",
-        &scripts::release_files(
-            layout,
-            &app.user,
-            &release,
-            &scripts::ReleaseFiles {
-                manifest_json: &rendered.manifest_json,
-                chunks: &rendered.chunks,
-                units: &rendered.units,
-                site: rendered.site.as_deref(),
-                instances: &rendered.instances,
-                slots: rendered
-                    .slots
-                    .iter()
-                    .map(|s| scripts::SlotFiles {
-                        slot: s.slot,
-                        units: &s.units,
-                        instances: &s.instances,
-                        ports: &s.ports,
-                        site: &s.site,
-                    })
-                    .collect(),
-                content: &content,
-                env: &rendered.env,
-                meta_json: &meta,
-            },
-        ),
+        "materializing the release",
+        &format!("{materialize}\n{files}"),
     )
     .await?;
     events.finished(

@@ -119,8 +119,7 @@ pub async fn rollback(
                     elapsed_ms: started.elapsed().as_millis() as u64,
                 },
             };
-            finish::audit(r, layout, "rollback", by, None, &outcome, events).await;
-            lock::release(r, layout).await;
+            finish::wrap_up(r, layout, None, "rollback", by, None, &outcome, events).await;
             events.send(Event::HostDone {
                 host: r.host.clone(),
                 ok: outcome.ok,
