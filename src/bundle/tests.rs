@@ -543,3 +543,101 @@ fn materialize_fails_naming_the_file_on_a_bad_or_missing_chunk() {
     );
     assert!(!release.exists());
 }
+
+fn run_script(script_text: &str, store: &Path, release: &Path) -> (bool, String, String) {
+    let script = release.with_extension("sh");
+    fs::create_dir_all(release.parent().unwrap()).unwrap();
+    fs::write(&script, script_text).unwrap();
+    let out = Command::new("sh")
+        .arg(&script)
+        .env("STORE", store)
+        .env("RELEASE", release)
+        .current_dir(store)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_delta_on_an_earlier_release_builds_only_what_changed_and_equals_a_full_build() {
+    use crate::remote::scripts::materialize::delta_plan;
+    use std::os::unix::fs::MetadataExt as _;
+    let src = tempfile::tempdir().unwrap();
+    let host = tempfile::tempdir().unwrap();
+    sample_tree(src.path(), false);
+    let b1 = bundle_artifact(src.path(), "v1", "static").unwrap();
+    let store = host.path().join("store");
+    fill_store(&b1, &store);
+    let r1 = host.path().join("releases/v1");
+    assert!(run_plan(&b1.manifest, &store, &r1).0);
+
+    // Every kind of change: content, mode only, removed file, new file in a new dir,
+    // a symlink retargeted, a dir's mode, a dir removed.
+    fs::write(src.path().join("copy-of-app"), b"changed\n").unwrap();
+    fs::set_permissions(
+        src.path().join("bin/run.sh"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    fs::remove_file(src.path().join("empty")).unwrap();
+    fs::create_dir_all(src.path().join("new/dir")).unwrap();
+    fs::write(src.path().join("new/dir/file"), b"new\n").unwrap();
+    fs::remove_file(src.path().join("www")).unwrap();
+    symlink("bin", src.path().join("www")).unwrap();
+    fs::set_permissions(src.path().join("secret"), fs::Permissions::from_mode(0o750)).unwrap();
+    fs::remove_dir(src.path().join("var/empty")).unwrap();
+    let b2 = bundle_artifact(src.path(), "v2", "static").unwrap();
+    fill_store(&b2, &store);
+
+    let r2 = host.path().join("releases/v2");
+    let script = delta_plan(&b1.manifest, r1.to_str().unwrap(), &b2.manifest);
+    let (ok, out, err) = run_script(&script, &store, &r2);
+    assert!(ok, "{err}");
+    assert_eq!(snapshot(&r2), snapshot(src.path()));
+    let files = b2.manifest.files.len();
+    assert_eq!(out.trim(), format!("delta {} 3", files - 3), "{out}");
+    // Unchanged files share their inode with the earlier release; changed ones don't,
+    // and the earlier release is untouched.
+    let ino = |p: &Path| fs::metadata(p).unwrap().ino();
+    assert_eq!(ino(&r1.join("big.dat")), ino(&r2.join("big.dat")));
+    assert_ne!(ino(&r1.join("bin/run.sh")), ino(&r2.join("bin/run.sh")));
+    assert_eq!(
+        fs::metadata(r1.join("bin/run.sh"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o750
+    );
+    assert!(r1.join("empty").exists() && r1.join("var/empty").is_dir());
+    // The script holds the changed files only.
+    assert_eq!(script.matches("\nput ").count(), 3, "{script}");
+
+    // A corrupt chunk of a changed file is still caught.
+    fs::write(src.path().join("copy-of-app"), b"changed again\n").unwrap();
+    let b3 = bundle_artifact(src.path(), "v3", "static").unwrap();
+    fill_store(&b3, &store);
+    let changed = b3
+        .manifest
+        .files
+        .iter()
+        .find(|f| f.path == "copy-of-app")
+        .unwrap();
+    fs::write(store.join(&changed.chunks[0]), b"not it\n").unwrap();
+    let r3 = host.path().join("releases/v3");
+    let (ok, _, err) = run_script(
+        &delta_plan(&b2.manifest, r2.to_str().unwrap(), &b3.manifest),
+        &store,
+        &r3,
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("copy-of-app: assembled content does not match"),
+        "{err}"
+    );
+    assert!(!r3.exists() && !host.path().join("releases/v3.partial").exists());
+}

@@ -46,6 +46,8 @@ struct Meta<'a> {
 struct Probe {
     arch: String,
     key: String,
+    /// The running release and the sha256 of its manifest file.
+    base: Option<(String, String)>,
     have: Vec<(String, String)>,
     missing: HashSet<String>,
 }
@@ -54,6 +56,7 @@ fn parse_probe(text: &str) -> Probe {
     let mut p = Probe {
         arch: String::new(),
         key: String::new(),
+        base: None,
         have: Vec::new(),
         missing: HashSet::new(),
     };
@@ -68,6 +71,13 @@ fn parse_probe(text: &str) -> Probe {
                 && validate_release_id(id).is_ok()
             {
                 p.have.push((id.to_string(), d.to_string()));
+            }
+        } else if let Some(b) = line.strip_prefix("base ") {
+            let mut parts = b.split_whitespace();
+            if let (Some(id), Some(sum)) = (parts.next(), parts.next())
+                && validate_release_id(id).is_ok()
+            {
+                p.base = Some((id.to_string(), sum.to_string()));
             }
         } else if let Some(h) = line.strip_prefix("missing ") {
             p.missing.insert(h.trim().to_string());
@@ -176,10 +186,19 @@ async fn push_inner(
         send_chunks(r, layout, rendered, &to_send, total, sent, events).await?;
     }
     events.progress(host, Step::Push, total, total);
+    let plan = match base_manifest(r, app, layout, &probe).await {
+        Some((base_id, base)) => {
+            let dir = match scripts::artifact_subdir(app.kind) {
+                Some(sub) => format!("{}/{sub}", layout.release_dir(&base_id)),
+                None => layout.release_dir(&base_id),
+            };
+            materialize::delta_plan(&base, &dir, &rendered.bundle.manifest)
+        }
+        None => materialize::materialize_plan(&rendered.bundle.manifest),
+    };
     let materialize = format!(
-        "{}{}",
-        scripts::materialize_env(layout, &release, app.kind),
-        materialize::materialize_plan(&rendered.bundle.manifest)
+        "{}{plan}",
+        scripts::materialize_env(layout, &release, app.kind)
     );
     let meta = serde_json::to_string(&Meta {
         version,
@@ -217,17 +236,32 @@ async fn push_inner(
             meta_json: &meta,
         },
     );
-    r.script(
-        "materializing the release",
-        &format!("{materialize}\n{files}"),
-    )
-    .await?;
+    let out = r
+        .script(
+            "materializing the release",
+            &format!("{materialize}\n{files}"),
+        )
+        .await?;
+    remember_manifest(&rendered.manifest_json);
+    let built = out
+        .stdout_str()
+        .lines()
+        .find_map(|l| l.strip_prefix("delta "))
+        .map(|d| {
+            let mut n = d.split_whitespace();
+            format!(
+                ", built {} files from chunks and linked {} unchanged",
+                n.nth(1).unwrap_or("?"),
+                d.split_whitespace().next().unwrap_or("?")
+            )
+        })
+        .unwrap_or_default();
     events.finished(
         host,
         Step::Push,
         started.elapsed(),
         Some(format!(
-            "sent {} in {} of {} chunks",
+            "sent {} in {} of {} chunks{built}",
             crate::util::human_bytes(total),
             to_send.len(),
             rendered.chunks.len()
@@ -237,6 +271,72 @@ async fn push_inner(
         release,
         chunks_sent: to_send.len(),
     })
+}
+
+/// The running release's manifest, when the new release can be built on it: a
+/// directory artifact (a static site, python wheels) whose earlier release is on the
+/// host. Read from the local cache of manifests this machine deployed, else from the
+/// host (one round trip); a manifest that does not match the host's digest or does
+/// not validate is not used.
+async fn base_manifest(
+    r: &Host,
+    app: &AppConfig,
+    layout: &Layout,
+    probe: &Probe,
+) -> Option<(String, crate::bundle::Manifest)> {
+    scripts::artifact_subdir(app.kind)?;
+    let (id, sum) = probe.base.as_ref()?;
+    let cached =
+        manifest_cache().and_then(|d| std::fs::read_to_string(d.join(format!("{sum}.json"))).ok());
+    let text = match cached {
+        Some(t) => t,
+        None => {
+            let out = r
+                .script(
+                    "reading the running release's manifest",
+                    &scripts::read_manifest(layout, id),
+                )
+                .await
+                .ok()?;
+            out.stdout_str()
+        }
+    };
+    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())) != *sum {
+        return None;
+    }
+    let m = crate::bundle::Manifest::from_json(&text).ok()?;
+    (m.kind == app.kind.as_str()).then(|| (id.clone(), m))
+}
+
+/// Where manifests this machine deployed are kept, by the sha256 of the file the host
+/// stores (`manifest.json` and a line break).
+fn manifest_cache() -> Option<std::path::PathBuf> {
+    crate::logging::log_dir().map(|d| d.join("manifests"))
+}
+
+/// Keep this manifest for the next deploy (the newest 50 are kept).
+fn remember_manifest(json: &str) {
+    let Some(dir) = manifest_cache() else {
+        return;
+    };
+    let text = format!("{json}\n");
+    let sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let _ = std::fs::write(dir.join(format!("{sum}.json")), text);
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        if files.len() > 50 {
+            files.sort();
+            for (_, p) in &files[..files.len() - 50] {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
 }
 
 /// Stream the chunks the host lacks as `HASH LEN\n` + bytes into the receiving script.

@@ -25,6 +25,135 @@ const CAT_BATCH: usize = 64;
 /// [`Manifest::validate`] yields a script that only reports why and exits 1.
 pub fn materialize_plan(manifest: &Manifest) -> String {
     let mut s = String::new();
+    if !start(&mut s, manifest) {
+        return s;
+    }
+    for d in &manifest.dirs {
+        mkdir(&mut s, d);
+    }
+    for f in &manifest.files {
+        build_file(&mut s, f);
+    }
+    for l in &manifest.links {
+        link(&mut s, l);
+    }
+    for d in manifest.dirs.iter().rev() {
+        chmod_dir(&mut s, d);
+    }
+    finish(&mut s);
+    s
+}
+
+/// Like [`materialize_plan`], but starting from `base_dir`, the same artifact of an
+/// earlier release built from `base` (verified, root's and read-only): the tree is
+/// copied as hard links in one `cp -al`, what differs is removed, and only new or
+/// changed files are built from the store and checked, so the host's work grows with
+/// what changed, not with the artifact. A file that only changed its mode is built
+/// anew too (its inode is shared with the earlier release). Prints `delta KEPT BUILT`.
+pub fn delta_plan(base: &Manifest, base_dir: &str, manifest: &Manifest) -> String {
+    use std::collections::HashMap;
+
+    let mut s = String::new();
+    if !start(&mut s, manifest) {
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "B={}
+[ -d \"$B\" ] || fail \"$B\" 'the earlier release to build on is missing'
+         rmdir -- \"$S\" || fail \"$S\" 'cannot make room for the copy'\n\
+         cp -al -- \"$B\" \"$S\" || fail \"$B\" 'cannot link the earlier release'",
+        shell_quote(base_dir)
+    );
+    let files: HashMap<&str, (&str, u32)> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), (f.sha256.as_str(), f.mode)))
+        .collect();
+    let links: HashMap<&str, &str> = manifest
+        .links
+        .iter()
+        .map(|l| (l.path.as_str(), l.target.as_str()))
+        .collect();
+    let dirs: HashMap<&str, u32> = manifest
+        .dirs
+        .iter()
+        .map(|d| (d.path.as_str(), d.mode))
+        .collect();
+    let kept_file = |f: &crate::bundle::FileEntry| {
+        files.get(f.path.as_str()) == Some(&(f.sha256.as_str(), f.mode))
+    };
+    let mut gone: Vec<&str> = Vec::new();
+    gone.extend(
+        base.files
+            .iter()
+            .filter(|f| !kept_file(f))
+            .map(|f| f.path.as_str()),
+    );
+    gone.extend(
+        base.links
+            .iter()
+            .filter(|l| links.get(l.path.as_str()) != Some(&l.target.as_str()))
+            .map(|l| l.path.as_str()),
+    );
+    gone.extend(
+        base.dirs
+            .iter()
+            .filter(|d| !dirs.contains_key(d.path.as_str()))
+            .map(|d| d.path.as_str()),
+    );
+    for batch in gone.chunks(CAT_BATCH) {
+        s.push_str("rm -rf --");
+        for p in batch {
+            let _ = write!(s, " \"$S\"/{}", shell_quote(p));
+        }
+        s.push_str(" || fail \"$S\" 'cannot remove what changed'\n");
+    }
+    let base_dirs: HashMap<&str, u32> = base
+        .dirs
+        .iter()
+        .map(|d| (d.path.as_str(), d.mode))
+        .collect();
+    for d in &manifest.dirs {
+        if !base_dirs.contains_key(d.path.as_str()) {
+            mkdir(&mut s, d);
+        }
+    }
+    let base_files: HashMap<&str, (&str, u32)> = base
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), (f.sha256.as_str(), f.mode)))
+        .collect();
+    let mut built = 0;
+    for f in &manifest.files {
+        if base_files.get(f.path.as_str()) != Some(&(f.sha256.as_str(), f.mode)) {
+            build_file(&mut s, f);
+            built += 1;
+        }
+    }
+    let base_links: HashMap<&str, &str> = base
+        .links
+        .iter()
+        .map(|l| (l.path.as_str(), l.target.as_str()))
+        .collect();
+    for l in &manifest.links {
+        if base_links.get(l.path.as_str()) != Some(&l.target.as_str()) {
+            link(&mut s, l);
+        }
+    }
+    for d in manifest.dirs.iter().rev() {
+        if base_dirs.get(d.path.as_str()) != Some(&d.mode) {
+            chmod_dir(&mut s, d);
+        }
+    }
+    finish(&mut s);
+    let _ = writeln!(s, "echo 'delta {} {built}'", manifest.files.len() - built);
+    s
+}
+
+/// The script's start: the version for messages and the prelude. A manifest that
+/// fails [`Manifest::validate`] gets a script that only says why (returns false).
+fn start(s: &mut String, manifest: &Manifest) -> bool {
     s.push_str(
         "#!/bin/sh\n# raijin: build a release directory from the chunk store.\nset -u\nS=\n",
     );
@@ -35,54 +164,61 @@ pub fn materialize_plan(manifest: &Manifest) -> String {
             "printf 'raijin: materialize %s: %s\\n' \"$version\" {} >&2\nexit 1",
             shell_quote(&format!("{e:#}"))
         );
-        return s;
+        return false;
     }
     s.push_str(PRELUDE);
+    true
+}
 
-    for d in &manifest.dirs {
-        let _ = writeln!(
-            s,
-            "mkdir -p -- \"$S\"/{p} || fail {p} 'cannot create the directory'",
-            p = shell_quote(&d.path)
-        );
+fn mkdir(s: &mut String, d: &crate::bundle::DirEntry) {
+    let _ = writeln!(
+        s,
+        "mkdir -p -- \"$S\"/{p} || fail {p} 'cannot create the directory'",
+        p = shell_quote(&d.path)
+    );
+}
+
+/// A file from its chunks, checked against its SHA-256, with its mode.
+fn build_file(s: &mut String, f: &crate::bundle::FileEntry) {
+    let p = shell_quote(&f.path);
+    let _ = writeln!(s, "p={p}");
+    if f.chunks.is_empty() {
+        s.push_str(": >\"$S/$p\" || fail \"$p\" 'cannot create the file'\n");
     }
-    for f in &manifest.files {
-        let p = shell_quote(&f.path);
-        let _ = writeln!(s, "p={p}");
-        if f.chunks.is_empty() {
-            s.push_str(": >\"$S/$p\" || fail \"$p\" 'cannot create the file'\n");
+    for (i, batch) in f.chunks.chunks(CAT_BATCH).enumerate() {
+        s.push_str("cat --");
+        for h in batch {
+            let _ = write!(s, " \"$STORE\"/{h}");
         }
-        for (i, batch) in f.chunks.chunks(CAT_BATCH).enumerate() {
-            s.push_str("cat --");
-            for h in batch {
-                let _ = write!(s, " \"$STORE\"/{h}");
-            }
-            let redirect = if i == 0 { ">" } else { ">>" };
-            let _ = writeln!(s, " {redirect}\"$S/$p\" || lost \"$p\"");
-        }
-        let _ = writeln!(s, "put \"$p\" {:o} {}", f.mode, f.sha256);
+        let redirect = if i == 0 { ">" } else { ">>" };
+        let _ = writeln!(s, " {redirect}\"$S/$p\" || lost \"$p\"");
     }
-    for l in &manifest.links {
-        let _ = writeln!(
-            s,
-            "ln -s -- {t} \"$S\"/{p} || fail {p} 'cannot create the symlink'",
-            t = shell_quote(&l.target),
-            p = shell_quote(&l.path)
-        );
-    }
-    for d in manifest.dirs.iter().rev() {
-        let _ = writeln!(
-            s,
-            "chmod -- {m:o} \"$S\"/{p} || fail {p} 'cannot set the directory mode'",
-            m = d.mode,
-            p = shell_quote(&d.path)
-        );
-    }
+    let _ = writeln!(s, "put \"$p\" {:o} {}", f.mode, f.sha256);
+}
+
+fn link(s: &mut String, l: &crate::bundle::LinkEntry) {
+    let _ = writeln!(
+        s,
+        "ln -s -- {t} \"$S\"/{p} || fail {p} 'cannot create the symlink'",
+        t = shell_quote(&l.target),
+        p = shell_quote(&l.path)
+    );
+}
+
+fn chmod_dir(s: &mut String, d: &crate::bundle::DirEntry) {
+    let _ = writeln!(
+        s,
+        "chmod -- {m:o} \"$S\"/{p} || fail {p} 'cannot set the directory mode'",
+        m = d.mode,
+        p = shell_quote(&d.path)
+    );
+}
+
+fn finish(s: &mut String) {
     s.push_str(
         "[ ! -e \"$RELEASE\" ] || fail \"$RELEASE\" 'appeared while materializing; left alone'\n\
          mv -- \"$S\" \"$RELEASE\" || fail \"$RELEASE\" 'cannot move the release into place'\n",
     );
-    s
 }
 
 /// Helpers and checks every script starts with; `$S` is the partial tree.

@@ -26,6 +26,10 @@ for d in "$S"/releases/*; do
     *) if [ ! -f "$d/.raijin/meta.json" ]; then rm -rf -- "$d"; fi ;;
   esac
 done
+cur=$(readlink "$S/current" 2>/dev/null || true); cur=${cur##*/}
+if [ -n "$cur" ] && [ -f "$S/releases/$cur/.raijin/meta.json" ] && [ -f "$S/releases/$cur/.raijin/manifest.json" ]; then
+  echo "base $cur $(sha256sum < "$S/releases/$cur/.raijin/manifest.json" | cut -d' ' -f1)"
+fi
 for d in "$S/releases/$V" "$S/releases/$V~"*; do
   [ -f "$d/.raijin/meta.json" ] || continue
   printf 'have %s %s\n' "${d##*/}" "$(cat "$d/.raijin/content" 2>/dev/null || echo none)"
@@ -36,7 +40,8 @@ while read -r h; do [ -f "$h" ] || echo "missing $h"; done
 
 /// The probe before an upload: prints `arch MACHINE`, `key HEX` (the host's key for
 /// release content digests, made on first use), `have ID DIGEST` for every complete
-/// release of version `version` (the id itself and `version~N`), and `missing HASH`
+/// release of version `version` (the id itself and `version~N`), `base ID SHA256` for
+/// the running release (the sha256 of its manifest), and `missing HASH`
 /// for each chunk hash read from stdin that the store lacks. Removes leftovers of
 /// interrupted attempts (partial releases, releases without `meta.json`) first.
 pub fn probe(layout: &Layout, version: &str) -> String {
@@ -62,6 +67,14 @@ pub fn receive_chunks(layout: &Layout) -> String {
     format!(
         "{PRELUDE}{}",
         render(RECEIVE, &[("STORE", &layout.store_dir())])
+    )
+}
+
+/// Print release `id`'s manifest file, byte for byte.
+pub fn read_manifest(layout: &Layout, id: &str) -> String {
+    format!(
+        "cat -- {}\n",
+        q(&format!("{}/manifest.json", layout.meta_dir(id)))
     )
 }
 

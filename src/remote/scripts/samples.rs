@@ -115,6 +115,22 @@ post_install = "echo 'it''s $HOME' && migrate"
             ),
         ),
         (
+            "materialize::delta_plan".into(),
+            format!(
+                "{}{}",
+                push::materialize_env(&layout, "v2", app.kind),
+                materialize::delta_plan(
+                    &manifest,
+                    "/var/lib/raijin/shop/releases/v1/wheels",
+                    &manifest
+                )
+            ),
+        ),
+        (
+            "push::read_manifest".into(),
+            push::read_manifest(&layout, "v1"),
+        ),
+        (
             "push::release_files".into(),
             push::release_files(
                 &layout,
