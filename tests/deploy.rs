@@ -165,6 +165,12 @@ fn a_corrupted_chunk_fails_that_host_and_the_old_version_serves() {
         "cd /var/lib/raijin/tcorrupt/store && for h in $(ls); do printf 'X' | dd of=$h bs=1 seek=100 conv=notrunc 2>/dev/null; done",
     );
     std::fs::write(site.path().join("index.html"), "corrupt v2\n").unwrap();
+    // data.bin changes at its end, so the new one is built from the stored chunks of
+    // its unchanged part (an unchanged file is linked from the running release).
+    let mut data = std::fs::read(site.path().join("data.bin")).unwrap();
+    let n = data.len();
+    data[n - 10..].copy_from_slice(b"0123456789");
+    std::fs::write(site.path().join("data.bin"), data).unwrap();
     let out = deploy(&cfg, "tcorrupt", "c2");
     assert!(!out.status.success());
     let rep = report(&out);

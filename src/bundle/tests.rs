@@ -615,7 +615,7 @@ fn a_delta_on_an_earlier_release_builds_only_what_changed_and_equals_a_full_buil
     );
     assert!(r1.join("empty").exists() && r1.join("var/empty").is_dir());
     // The script holds the changed files only.
-    assert_eq!(script.matches("\nput ").count(), 3, "{script}");
+    assert_eq!(script.matches("\np=").count(), 3, "{script}");
 
     // A corrupt chunk of a changed file is still caught.
     fs::write(src.path().join("copy-of-app"), b"changed again\n").unwrap();

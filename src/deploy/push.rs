@@ -339,7 +339,21 @@ fn remember_manifest(json: &str) {
     }
 }
 
-/// Stream the chunks the host lacks as `HASH LEN\n` + bytes into the receiving script.
+/// The tar header of a chunk file named `hash` of `len` bytes.
+fn tar_header(hash: &str, len: usize) -> anyhow::Result<[u8; 512]> {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(hash).context("a chunk's tar entry")?;
+    h.set_size(len as u64);
+    h.set_mode(0o600);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mtime(0);
+    h.set_cksum();
+    let mut out = [0u8; 512];
+    out.copy_from_slice(h.as_bytes());
+    Ok(out)
+}
+
+/// Stream the chunks the host lacks, as one tar archive, into the receiving script.
 async fn send_chunks(
     r: &Host,
     layout: &Layout,
@@ -362,10 +376,10 @@ async fn send_chunks(
             let b = bundle.clone();
             let hh = hash.clone();
             let data = tokio::task::spawn_blocking(move || b.read_chunk(&hh)).await??;
-            writer
-                .write_all(format!("{hash} {len}\n").as_bytes())
-                .await?;
+            writer.write_all(&tar_header(&hash, data.len())?).await?;
             writer.write_all(&data).await?;
+            let pad = (512 - data.len() % 512) % 512;
+            writer.write_all(&[0u8; 512][..pad]).await?;
             done += u64::from(len);
             counter.fetch_add(u64::from(len), Ordering::Relaxed);
             if last_report.elapsed() > Duration::from_millis(100) {
@@ -373,6 +387,8 @@ async fn send_chunks(
                 last_report = Instant::now();
             }
         }
+        // The end of the archive: two empty blocks.
+        writer.write_all(&[0u8; 1024]).await?;
         writer.shutdown().await?;
         Ok::<_, anyhow::Error>(())
     });

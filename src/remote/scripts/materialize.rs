@@ -34,6 +34,7 @@ pub fn materialize_plan(manifest: &Manifest) -> String {
     for f in &manifest.files {
         build_file(&mut s, f);
     }
+    check_files(&mut s, manifest.files.iter());
     for l in &manifest.links {
         link(&mut s, l);
     }
@@ -124,13 +125,16 @@ pub fn delta_plan(base: &Manifest, base_dir: &str, manifest: &Manifest) -> Strin
         .iter()
         .map(|f| (f.path.as_str(), (f.sha256.as_str(), f.mode)))
         .collect();
-    let mut built = 0;
-    for f in &manifest.files {
-        if base_files.get(f.path.as_str()) != Some(&(f.sha256.as_str(), f.mode)) {
-            build_file(&mut s, f);
-            built += 1;
-        }
+    let changed: Vec<&crate::bundle::FileEntry> = manifest
+        .files
+        .iter()
+        .filter(|f| base_files.get(f.path.as_str()) != Some(&(f.sha256.as_str(), f.mode)))
+        .collect();
+    for f in &changed {
+        build_file(&mut s, f);
     }
+    check_files(&mut s, changed.iter().copied());
+    let built = changed.len();
     let base_links: HashMap<&str, &str> = base
         .links
         .iter()
@@ -193,7 +197,56 @@ fn build_file(s: &mut String, f: &crate::bundle::FileEntry) {
         let redirect = if i == 0 { ">" } else { ">>" };
         let _ = writeln!(s, " {redirect}\"$S/$p\" || lost \"$p\"");
     }
-    let _ = writeln!(s, "put \"$p\" {:o} {}", f.mode, f.sha256);
+}
+
+/// Check every built file against its SHA-256 in one `sha256sum -c`, then give the
+/// files their modes, a `chmod` per mode and batch: a few processes, however many
+/// files.
+fn check_files<'a>(s: &mut String, files: impl Iterator<Item = &'a crate::bundle::FileEntry>) {
+    use std::collections::BTreeMap;
+    let files: Vec<&crate::bundle::FileEntry> = files.collect();
+    if files.is_empty() {
+        return;
+    }
+    let sums: String = files.iter().map(|f| sum_line(&f.sha256, &f.path)).collect();
+    let mut tag = String::from("RAIJIN_SUMS");
+    while sums.contains(&tag) {
+        tag.push('_');
+    }
+    let _ = write!(
+        s,
+        "cat > \"$S.sums\" <<'{tag}' || fail \"$S.sums\" 'cannot write the list of checksums'\n{sums}{tag}\n\
+         if ! out=$(cd -- \"$S\" && sha256sum -c --quiet --strict \"$S.sums\" 2>/dev/null); then\n\
+         \x20 rm -f -- \"$S.sums\"\n\
+         \x20 bad=$(printf '%s\\n' \"$out\" | sed -n 's/: FAILED.*$//p' | head -n 1)\n\
+         \x20 fail \"${{bad:-a file}}\" \"assembled content does not match the manifest: a chunk in $STORE is corrupt\"\n\
+         fi\n\
+         rm -f -- \"$S.sums\"\n"
+    );
+    let mut by_mode: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+    for f in &files {
+        by_mode.entry(f.mode).or_default().push(&f.path);
+    }
+    for (mode, paths) in by_mode {
+        for batch in paths.chunks(CAT_BATCH) {
+            let _ = write!(s, "chmod -- {mode:o}");
+            for p in batch {
+                let _ = write!(s, " \"$S\"/{}", shell_quote(p));
+            }
+            let _ = writeln!(s, " || fail \"$S\" 'cannot set the modes of the files'");
+        }
+    }
+}
+
+/// A `sha256sum -c` line for `path`, escaped the way sha256sum reads names with a
+/// backslash or a line break.
+fn sum_line(sha: &str, path: &str) -> String {
+    if path.contains('\\') || path.contains('\n') {
+        let escaped = path.replace('\\', "\\\\").replace('\n', "\\n");
+        format!("\\{sha}  {escaped}\n")
+    } else {
+        format!("{sha}  {path}\n")
+    }
 }
 
 fn link(s: &mut String, l: &crate::bundle::LinkEntry) {
@@ -229,12 +282,6 @@ const PRELUDE: &str = r#"fail() {
 }
 lost() {
     fail "$1" "a chunk of it is missing or unreadable in $STORE (see the cat error above)"
-}
-put() {
-    got=$(sha256sum <"$S/$1") || fail "$1" 'cannot read it back to check it'
-    got=${got%% *}
-    [ "$got" = "$3" ] || fail "$1" "assembled content does not match the manifest (sha256 $got, expected $3): a chunk in $STORE is corrupt"
-    chmod -- "$2" "$S/$1" || fail "$1" "cannot set mode $2"
 }
 [ -n "${STORE:-}" ] || fail STORE 'not set: the chunk store directory'
 [ -n "${RELEASE:-}" ] || fail RELEASE 'not set: the release directory to build'
