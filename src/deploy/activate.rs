@@ -383,10 +383,22 @@ async fn check_and_confirm(
     let last = 'check: loop {
         let mut failing = None;
         for target in &targets {
-            match http::get(&r, target).await {
-                Ok(code) if (200..300).contains(&code) => {}
-                Ok(code) => failing = Some(format!("HTTP {code} on {}", target.describe())),
-                Err(e) => failing = Some(format!("{} ({e:#})", target.describe())),
+            // No attempt may outlast the budget: the host must hear the verdict (and
+            // its reason) before its own bound, CONFIRM_GRACE later.
+            let left = timeout
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(200));
+            match tokio::time::timeout(left, http::get(&r, target)).await {
+                Ok(Ok(code)) if (200..300).contains(&code) => {}
+                Ok(Ok(code)) => failing = Some(format!("HTTP {code} on {}", target.describe())),
+                Ok(Err(e)) => failing = Some(format!("{} ({e:#})", target.describe())),
+                Err(_) => {
+                    failing = Some(format!(
+                        "{} did not answer within the {} s health budget",
+                        target.describe(),
+                        timeout.as_secs()
+                    ))
+                }
             }
             if failing.is_some() {
                 break;

@@ -231,12 +231,15 @@ start_slot() {
   fi
 }
 
-# wait_units: every unit of $inst_wait active $need_wait times in a row (a process
-# that dies right after starting is caught), within the bound.
+# wait_units: every unit of $inst_wait active $need_wait polls in a row, 0.05 s apart
+# (a process that dies right after starting, or keeps being restarted, is caught),
+# within the bound.
 wait_units() {
   [ -n "$inst_wait" ] || return 0
   end=$((started + units_timeout))
   good=0
+  # shellcheck disable=SC2086 # one word per unit
+  restarts0=$(systemctl show -p NRestarts --value $inst_wait 2>/dev/null | tr '\n' ' ')
   while :; do
     # shellcheck disable=SC2086 # one word per unit
     states=$(systemctl is-active $inst_wait 2>/dev/null || true)
@@ -248,6 +251,20 @@ wait_units() {
       shift
     done
     if [ -z "$bad_unit" ]; then
+      # A unit systemd had to restart since it was started here is not healthy.
+      # shellcheck disable=SC2086 # one word per unit
+      restarts=$(systemctl show -p NRestarts --value $inst_wait 2>/dev/null | tr '\n' ' ')
+      if [ -z "$restarts0" ]; then restarts0=$restarts; fi
+      # shellcheck disable=SC2086 # one word per unit
+      set -- $inst_wait
+      before=$restarts0
+      for n in $restarts; do
+        b=${before%% *}; before=${before#* }
+        if [ "${n:-0}" -gt "${b:-0}" ] 2>/dev/null; then
+          bad_unit=$1; err="unit $1 is restarting (it exited $((n - b)) times since it started)"; return 1
+        fi
+        shift
+      done
       good=$((good + 1))
       if [ $good -ge "$need_wait" ]; then return 0; fi
     else
@@ -388,7 +405,9 @@ if [ -n "$active" ] || [ -f "$S/slot-units.a" ] || [ -f "$S/slot-units.b" ]; the
   systemctl daemon-reload || true
 fi
 inst_wait=$(cat "$S/releases/$target/.raijin/instances" 2>/dev/null || true)
-need_wait=2
+# Without an HTTP check the units are the health: each must stay active for 30 polls
+# in a row (over 1.5 s, longer than a crash loop's 1 s between restarts).
+need_wait=30
 if [ "$confirm" = 1 ]; then need_wait=1; fi
 if apply "$target" && say applied && wait_units && say units-active; then
   if [ "$confirm" = 0 ] || await confirm; then ok; fi

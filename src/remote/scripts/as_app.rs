@@ -8,6 +8,14 @@ use crate::config::{AppConfig, AppKind};
 use crate::remote::Layout;
 use crate::util::shell_quote as q;
 
+/// `state/cmd` of the app whose release directory is `release_dir`.
+fn cmd_dir(release_dir: &str) -> String {
+    let state = release_dir
+        .rsplit_once("/releases/")
+        .map_or(release_dir, |(state, _)| state);
+    format!("{state}/cmd")
+}
+
 /// `PATH` of the host's services, as systemd sets it.
 pub const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -20,6 +28,9 @@ pub struct AsApp {
     pub env_files: Vec<String>,
     /// `Environment=` assignments (`NAME=value`).
     pub env: Vec<String>,
+    /// Where a command waits, as a file the app can read, while it runs: root's and
+    /// the app's group only (`state/cmd`).
+    pub cmd_dir: String,
 }
 
 impl AsApp {
@@ -35,6 +46,7 @@ impl AsApp {
             dir: release_dir.to_string(),
             env_files: vec![format!("{release_dir}/.raijin/env")],
             env,
+            cmd_dir: cmd_dir(release_dir),
         }
     }
 
@@ -50,6 +62,7 @@ impl AsApp {
             dir: layout.app_dir(),
             env_files: vec![format!("-{}", layout.env_file())],
             env,
+            cmd_dir: format!("{}/cmd", layout.state_dir()),
         }
     }
 
@@ -73,15 +86,26 @@ impl AsApp {
             .join(" ")
     }
 
-    /// `systemd-run ... /bin/sh -c COMMAND`: output on the caller's stdout and
-    /// stderr, exits with the command's status. `unit` names the transient
-    /// unit (a shell expression, e.g. `"$u"`), so it can be stopped.
+    /// `systemd-run ... /bin/sh FILE`, where FILE holds `command`: output on the
+    /// caller's stdout and stderr, exits with the command's status. `unit` names the
+    /// transient unit (a shell expression, e.g. `"$u"`), so it can be stopped.
+    ///
+    /// The command travels in a file (root's, readable by the app's group, removed
+    /// afterwards), not on systemd-run's command line: systemd expands `$VAR` in a
+    /// unit's command line, and a `daemon-reload` while the unit runs re-reads it from
+    /// a file where `;` and `$` lose their meaning. A brace group, so it can run in
+    /// the background or after `exec`-free callers.
     pub fn pipe(&self, unit: Option<&str>, command: &str) -> String {
         let unit = unit.map(|u| format!(" --unit={u}")).unwrap_or_default();
         format!(
-            "systemd-run{unit} --quiet --pipe --wait --collect --service-type=exec {} /bin/sh -c {}",
-            self.properties(),
-            q(command)
+            "{{ d={dir}; [ -d \"$d\" ] || {{ mkdir -m 0750 \"$d\" && chgrp {group} \"$d\"; }}; \
+             c=$(mktemp \"$d/cmd.XXXXXXXX\") && printf '%s\\n' {cmd} > \"$c\" && chgrp {group} \"$c\" && chmod 0640 \"$c\" || exit 1; \
+             systemd-run{unit} --quiet --pipe --wait --collect --service-type=exec {props} /bin/sh \"$c\"; \
+             rc=$?; rm -f -- \"$c\"; (exit $rc); }}",
+            dir = q(&self.cmd_dir),
+            group = q(&self.user),
+            cmd = q(command),
+            props = self.properties(),
         )
     }
 
@@ -146,10 +170,25 @@ mod tests {
     #[test]
     fn current_release_environment_in_the_app_dir() {
         let a = AsApp::for_current(&app(AppKind::Binary), &Layout::new("shop"));
+        let s = a.pipe(None, "echo $X; id -un");
+        assert!(
+            s.contains("systemd-run --quiet --pipe --wait --collect --service-type=exec -p User=shop -p Group=shop \
+             -p WorkingDirectory=/opt/raijin/shop -p EnvironmentFile=-/var/lib/raijin/shop/current/.raijin/env /bin/sh \"$c\";"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn the_command_travels_in_a_file_not_on_the_command_line() {
+        let a = AsApp::for_current(&app(AppKind::Binary), &Layout::new("shop"));
+        let s = a.pipe(Some("\"$u\""), "echo ${X} $$; b");
+        assert!(s.starts_with("{ d=/var/lib/raijin/shop/cmd; "), "{s}");
+        assert!(s.contains("printf '%s\\n' 'echo ${X} $$; b' > \"$c\" && chgrp shop \"$c\" && chmod 0640 \"$c\""), "{s}");
+        assert!(s.contains("systemd-run --unit=\"$u\" --quiet"), "{s}");
+        assert!(s.ends_with("rc=$?; rm -f -- \"$c\"; (exit $rc); }"), "{s}");
         assert_eq!(
-            a.pipe(None, "echo $X; id -un"),
-            "systemd-run --quiet --pipe --wait --collect --service-type=exec -p User=shop -p Group=shop \
-             -p WorkingDirectory=/opt/raijin/shop -p EnvironmentFile=-/var/lib/raijin/shop/current/.raijin/env /bin/sh -c 'echo $X; id -un'"
+            AsApp::for_release(&app(AppKind::Binary), "/var/lib/raijin/shop/releases/v1").cmd_dir,
+            "/var/lib/raijin/shop/cmd"
         );
     }
 

@@ -70,7 +70,7 @@ pub fn python_env(layout: &Layout, app: &AppConfig, release: &str) -> Option<Str
 /// directory, through systemd-run so systemd parses the env file as the units do.
 pub fn hook(layout: &Layout, app: &AppConfig, release: &str, command: &str) -> String {
     let run = AsApp::for_release(app, &layout.release_dir(release));
-    format!("exec {}\n", run.pipe(None, command))
+    format!("{}\n", run.pipe(None, command))
 }
 
 #[cfg(test)]
@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn hooks_run_as_the_app_user_in_the_release() {
         let s = hook(&Layout::new("shop"), &app("binary"), "v1", "echo hi");
-        assert!(s.starts_with("exec systemd-run "), "{s}");
+        assert!(s.contains(" systemd-run --quiet --pipe "), "{s}");
         assert!(s.contains("-p User=shop"));
         assert!(s.contains("-p WorkingDirectory=/var/lib/raijin/shop/releases/v1"));
         assert!(s.contains("-p EnvironmentFile=/var/lib/raijin/shop/releases/v1/.raijin/env"));

@@ -66,7 +66,8 @@ mod tests {
         let s = exec(&app("shop"), "echo $PORT");
         assert!(s.starts_with("if ! id -u shop >/dev/null 2>&1; then echo 'app shop is not installed on this host (no user shop): deploy it first' >&2; exit 1; fi\n"), "{s}");
         assert!(s.contains("-p WorkingDirectory=/opt/raijin/shop"), "{s}");
-        assert!(s.contains("/bin/sh -c 'echo $PORT' </dev/null &\n"), "{s}");
+        assert!(s.contains("printf '%s\\n' 'echo $PORT' > \"$c\""), "{s}");
+        assert!(s.contains("(exit $rc); } </dev/null &\n"), "{s}");
     }
 
     #[test]
