@@ -24,8 +24,9 @@ pub enum Take<'a> {
 
 const TAKE: &str = r#"R=@ROOT@; S=@S@; L="$S/lock"; B=@BREAK@
 command -v flock >/dev/null 2>&1 || { echo 'flock (util-linux) is required on this host' >&2; exit 1; }
-[ -d "$R" ] || mkdir -m 0755 "$R"
-[ -d "$S" ] || mkdir -m 0750 "$S"
+# Two first deploys may race here: whoever loses finds the directory made.
+mkdir -m 0755 "$R" 2>/dev/null || [ -d "$R" ] || { echo "cannot create $R" >&2; exit 1; }
+mkdir -m 0750 "$S" 2>/dev/null || [ -d "$S" ] || { echo "cannot create $S" >&2; exit 1; }
 exec 9>>"$S/.guard"
 flock -w 30 9 || { echo "cannot take $S/.guard within 30 s" >&2; exit 1; }
 @MIGRATE:raw@
