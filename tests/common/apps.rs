@@ -153,3 +153,56 @@ pub fn curl(tb: &Testbed, host: &str, domain: &str, path: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// One host's kept releases, as `raijin history --json` reports them.
+#[derive(Debug)]
+pub struct Hist {
+    pub host: String,
+    /// Newest first.
+    pub versions: Vec<String>,
+    pub current: Option<String>,
+    pub previous: Option<String>,
+    pub bad: Vec<String>,
+}
+
+/// The `--json` history of `app`, per host.
+pub fn history(cfg: &Path, app: &str) -> Vec<Hist> {
+    let out = run(cfg, &["history", app, "--json"]);
+    assert!(out.status.success(), "history {app}: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("history JSON");
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    v.as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| {
+            let rels = h["releases"].as_array().expect("releases");
+            let pick = |key: &str| -> Vec<String> {
+                rels.iter()
+                    .filter(|r| key.is_empty() || r[key] == true)
+                    .map(|r| text(&r["version"]).expect("version"))
+                    .collect()
+            };
+            Hist {
+                host: text(&h["host"]).unwrap_or_default(),
+                versions: pick(""),
+                current: pick("current").first().cloned(),
+                previous: text(&h["previous"]),
+                bad: pick("bad"),
+            }
+        })
+        .collect()
+}
+
+/// Removes an app from its hosts when dropped (see [`fresh`]): for apps that would go
+/// on filling the hosts' journals or restarting after the test.
+pub struct RemoveOnDrop<'a> {
+    pub tb: &'a Testbed,
+    pub app: &'a str,
+    pub hosts: &'a [&'a str],
+}
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        fresh(self.tb, self.app, self.hosts);
+    }
+}
