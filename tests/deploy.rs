@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use apps::{binary_app, curl, deploy, fresh, ready, report, run, static_app};
-use common::{Testbed, lock_host, raijin, stderr, stdout};
+use apps::{binary_app, curl, deploy, fresh, history, ready, report, run, static_app};
+use common::{Testbed, lock_host, raijin, share_host, stderr, stdout};
 
 #[test]
 fn deploy_to_three_hosts_hardened_own_user_private_env() {
@@ -78,24 +78,29 @@ fn write_random(path: &Path, len: usize, seed: u64) {
 }
 
 #[test]
-fn redeploys_send_only_what_changed() {
+fn redeploys_send_nothing_unchanged_and_one_chunk_for_a_small_edit() {
     let Some(tb) = ready() else { return };
     fresh(tb, "tsame", &["h2"]);
     fresh(tb, "tbig", &["h2"]);
-    // Unchanged binary artifact under a new version id.
+    // Unchanged binary artifact under a new version id: no chunk crosses the wire.
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "tsame", &["h2"], 9102, "", ""));
     let first = report(&deploy(&cfg, "tsame", "a1"));
+    assert_eq!(first["hosts"][0]["ok"], true, "{first}");
+    assert!(
+        first["hosts"][0]["chunks_sent"].as_u64().unwrap() > 0,
+        "{first}"
+    );
     let again = report(&deploy(&cfg, "tsame", "a2"));
-    let size = first["artifact_bytes"].as_u64().unwrap();
-    let sent = again["hosts"][0]["bytes_sent"].as_u64().unwrap();
-    println!("unchanged redeploy: sent {sent} of {size} bytes");
-    assert_eq!(again["hosts"][0]["ok"], true);
-    assert!(sent * 20 <= size, "sent {sent} of {size}");
+    println!("unchanged redeploy: {}", again["hosts"][0]);
+    assert_eq!(again["hosts"][0]["ok"], true, "{again}");
+    assert_eq!(again["hosts"][0]["chunks_sent"], 0, "{again}");
+    assert_eq!(again["hosts"][0]["bytes_sent"], 0, "{again}");
     assert_eq!(curl(tb, "h2", "tsame.test", "/version"), "a2\n");
 
-    // A 24 MiB artifact with a few bytes changed.
+    // A 24 MiB artifact with 8 bytes changed in the middle: exactly one chunk is sent,
+    // and the host's copy is the new file.
     let site = tempfile::tempdir().unwrap();
-    std::fs::write(site.path().join("index.html"), "big v1\n").unwrap();
+    std::fs::write(site.path().join("index.html"), "big\n").unwrap();
     let big = site.path().join("big.bin");
     write_random(&big, 24 << 20, 7);
     let (_d2, cfg2) = tb.temp_config(&static_app(tb, "tbig", &["h2"], site.path(), 5));
@@ -106,17 +111,26 @@ fn redeploys_send_only_what_changed() {
         *b ^= 0xff;
     }
     std::fs::write(&big, &data).unwrap();
-    std::fs::write(site.path().join("index.html"), "big v2\n").unwrap();
     let r2 = report(&deploy(&cfg2, "tbig", "b2"));
     let size = r2["artifact_bytes"].as_u64().unwrap();
     let sent = r2["hosts"][0]["bytes_sent"].as_u64().unwrap();
     println!(
-        "24 MiB artifact, 8 bytes changed: sent {sent} of {size} bytes ({:.2}%)",
-        sent as f64 * 100.0 / size as f64
+        "24 MiB artifact, 8 bytes changed: sent {sent} of {size} bytes in {} chunk(s)",
+        r2["hosts"][0]["chunks_sent"]
     );
     assert_eq!(r2["hosts"][0]["ok"], true, "{r2}");
-    assert!(sent * 10 <= size, "sent {sent} of {size}");
-    assert_eq!(curl(tb, "h2", "tbig.test", "/"), "big v2\n");
+    assert_eq!(r2["hosts"][0]["chunks_sent"], 1, "{r2}");
+    assert!(
+        sent > 0 && sent <= 256 << 10,
+        "one chunk is at most 256 KiB: {sent}"
+    );
+    let local = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(&data))
+    };
+    let remote = tb.ssh("h2", "sha256sum /var/lib/raijin/tbig/current/site/big.bin");
+    assert_eq!(remote.split_whitespace().next(), Some(local.as_str()));
+    assert_eq!(history(&cfg2, "tbig")[0].current.as_deref(), Some("b2"));
 }
 
 #[test]
@@ -167,8 +181,10 @@ fn a_corrupted_chunk_fails_that_host_and_the_old_version_serves() {
     let rep = report(&out);
     let err = rep["hosts"][0]["error"].as_str().unwrap().to_string();
     println!("{err}");
+    // The host names the file whose assembled content failed its hash: nothing else
+    // in this deploy can produce that sentence.
     assert!(
-        err.contains("does not match") || err.contains("corrupt"),
+        err.contains("data.bin: assembled content does not match the manifest"),
         "{err}"
     );
     assert_eq!(curl(tb, "h3", "tcorrupt.test", "/"), "corrupt v1\n");
@@ -220,8 +236,10 @@ fn failed_health_check_rolls_back_audits_and_marks_bad() {
     );
 }
 
+/// How fast the old version answers is a benchmark (scripts/bench-timings,
+/// scripts/bench-deploy); this test checks what a rollback does, with a generous bound.
 #[test]
-fn rollback_two_back_answers_within_a_second() {
+fn rollback_two_back_serves_that_release_through_caddy() {
     let Some(tb) = ready() else { return };
     fresh(tb, "troll", &["h2"]);
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "troll", &["h2"], 9105, "", ""));
@@ -229,39 +247,38 @@ fn rollback_two_back_answers_within_a_second() {
         assert!(deploy(&cfg, "troll", v).status.success());
     }
     assert_eq!(curl(tb, "h2", "troll.test", "/version"), "r3\n");
+    let r1_dir = "stat -c '%i %Y' /var/lib/raijin/troll/releases/r1/.raijin/meta.json";
+    let before = tb.ssh("h2", r1_dir);
     let started = Instant::now();
-    let cfg_s = cfg.to_str().unwrap().to_string();
-    let child = std::thread::spawn(move || {
-        raijin(&["-c", &cfg_s, "rollback", "troll", "--to", "r1", "--yes"])
-    });
-    // Poll through Caddy until the old version answers.
-    let answered = loop {
-        if curl(tb, "h2", "troll.test", "/version") == "r1\n" {
-            break started.elapsed();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "r1 never answered"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = child.join().unwrap();
-    println!(
-        "rollback to r1: answering through Caddy after {answered:?}; command took {:?}",
+    let out = run(&cfg, &["rollback", "troll", "--to", "r1", "--yes"]);
+    println!("rollback to r1: {:?}", started.elapsed());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(curl(tb, "h2", "troll.test", "/version"), "r1\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
         started.elapsed()
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(answered <= Duration::from_secs(1), "took {answered:?}");
-    let hist = run(&cfg, &["history", "troll", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&hist.stdout).unwrap();
-    let cur: Vec<&str> = v[0]["releases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["current"] == true)
-        .map(|r| r["version"].as_str().unwrap())
-        .collect();
-    assert_eq!(cur, ["r1"]);
+    let hist = history(&cfg, "troll");
+    assert_eq!(
+        hist[0].versions,
+        ["r3", "r2", "r1"],
+        "nothing rebuilt or removed"
+    );
+    assert_eq!(hist[0].current.as_deref(), Some("r1"));
+    // No rebuild or re-upload: r1's release is the very one deployed first.
+    assert_eq!(tb.ssh("h2", r1_dir), before);
+    let audit = tb.ssh("h2", "tail -n1 /var/lib/raijin/troll/audit.log");
+    let line: serde_json::Value = serde_json::from_str(audit.trim()).unwrap();
+    assert_eq!(
+        (
+            line["action"].as_str(),
+            line["version"].as_str(),
+            line["from_version"].as_str(),
+            line["outcome"].as_str()
+        ),
+        (Some("rollback"), Some("r1"), Some("r3"), Some("ok"))
+    );
 }
 
 #[test]
@@ -279,7 +296,13 @@ fn a_second_deploy_names_the_lock_holder_then_waits() {
     let first = std::thread::spawn(move || {
         raijin(&["-c", &c2, "deploy", "tlock", "--version", "l1", "--yes"])
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    // The first deploy holds the lock (its build is running).
+    tb.wait_for_output(
+        "h3",
+        "test -d /var/lib/raijin/tlock/lock && echo held || echo free",
+        "held",
+        30,
+    );
     let second = raijin(&["-c", &c, "deploy", "tlock", "--version", "l2", "--yes"]);
     assert!(!second.status.success());
     let err = stderr(&second);
@@ -377,7 +400,7 @@ fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
     // A big new artifact; cut the link as soon as the push is under way.
     std::fs::write(site.path().join("index.html"), "cut v2\n").unwrap();
     write_random(&site.path().join("a.bin"), 96 << 20, 22);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+    let mut child = common::raijin_cmd()
         .args([
             "-c",
             cfg.to_str().unwrap(),
@@ -393,19 +416,21 @@ fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
         .unwrap();
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
     let mut rest = Vec::new();
+    let mut cut = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         if v["event"] == "progress" && v["step"] == "push" && v["done"].as_u64() > Some(0) {
-            tb.script(&["cut", "h4"]);
+            cut = Some(tb.cut("h4"));
             break;
         }
         rest.push(line);
     }
+    let cut = cut.expect("the push never reported progress");
     let cut_at = Instant::now();
     rest.extend(lines.map(|l| l.unwrap()));
     let status = child.wait().unwrap();
-    tb.script(&["heal", "h4"]);
+    cut.heal();
     println!("deploy ended {:?} after the cut", cut_at.elapsed());
     assert!(!status.success());
     let rep: serde_json::Value = rest
@@ -415,7 +440,8 @@ fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
         .expect("report");
     let err = rep["hosts"][0]["error"].as_str().unwrap();
     println!("{err}");
-    assert!(err.contains("h4"), "{err}");
+    // The push failed because the link was lost, and says so about h4.
+    assert!(err.contains("h4: connection lost"), "{err}");
     assert_eq!(curl(tb, "h4", "tcut.test", "/"), "cut v1\n");
     // The next deploy completes (breaking the lock the cut deploy could not release).
     let out = run(
@@ -436,6 +462,7 @@ fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
 #[test]
 fn status_shows_units_and_flags_drift() {
     let Some(tb) = ready() else { return };
+    let _h5 = share_host("h5");
     fresh(tb, "tstatus", &["h5"]);
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "tstatus", &["h5"], 9108, "", ""));
     assert!(deploy(&cfg, "tstatus", "s1").status.success());
@@ -462,6 +489,7 @@ fn status_shows_units_and_flags_drift() {
 #[test]
 fn replicas_run_as_template_instances_and_timers_are_scheduled() {
     let Some(tb) = ready() else { return };
+    let _h5 = share_host("h5");
     fresh(tb, "tshape", &["h5"]);
     let extra = "[apps.tshape.processes.worker]\n\
                  command = \"./hello serve --listen 127.0.0.1:$((9310 + RAIJIN_INSTANCE))\"\n\
@@ -503,7 +531,7 @@ fn ctrl_c_releases_the_locks() {
         "kind = \"binary\"\nbuild = \"sleep 30\"\n",
     );
     let (_d, cfg) = tb.temp_config(&body);
-    let child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+    let child = common::raijin_cmd()
         .args([
             "-c",
             cfg.to_str().unwrap(),
@@ -517,17 +545,13 @@ fn ctrl_c_releases_the_locks() {
         .spawn()
         .unwrap();
     // Wait until both locks are taken (the build is running).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tb
-        .ssh(
-            "h2",
-            "test -d /var/lib/raijin/tintr/lock && echo held || true",
-        )
-        .trim()
-        != "held"
-    {
-        assert!(Instant::now() < deadline, "lock never taken");
-        std::thread::sleep(Duration::from_millis(100));
+    for h in ["h1", "h2"] {
+        tb.wait_for_output(
+            h,
+            "test -d /var/lib/raijin/tintr/lock && echo held || echo free",
+            "held",
+            20,
+        );
     }
     let pid = child.id().to_string();
     assert!(
