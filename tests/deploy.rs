@@ -6,6 +6,8 @@
 #[path = "common/apps.rs"]
 mod apps;
 mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
 
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use apps::{binary_app, curl, deploy, fresh, history, ready, report, run, static_app};
 use common::{Testbed, lock_host, raijin, share_host, stderr, stdout};
+use tmux::Tmux;
 
 #[test]
 fn deploy_to_three_hosts_hardened_own_user_private_env() {
@@ -615,4 +618,535 @@ fn a_site_caddy_rejects_is_restored_and_the_previous_release_serves() {
         site_before
     );
     assert_eq!(curl(tb, "h4", "tcaddy.test", "/version"), "y1\n");
+}
+
+#[test]
+fn prune_never_drops_the_current_or_the_previous_release() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tkeep", &["h1"]);
+    let site = tempfile::tempdir().unwrap();
+    let (_d, cfg) = tb.temp_config(&static_app(tb, "tkeep", &["h1"], site.path(), 2));
+    let ship = |v: &str| {
+        std::fs::write(site.path().join("index.html"), format!("{v}\n")).unwrap();
+        let out = deploy(&cfg, "tkeep", v);
+        assert!(
+            out.status.success(),
+            "{v}: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    };
+    let kept = || {
+        let mut k: Vec<String> = tb
+            .ssh("h1", "ls /var/lib/raijin/tkeep/releases")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        k.sort();
+        k
+    };
+    for v in ["a1", "a2", "a3"] {
+        ship(v);
+    }
+    assert_eq!(kept(), ["a2", "a3"]);
+    // Back to the older kept release: a2 is current, a3 the previous one.
+    let out = run(&cfg, &["rollback", "tkeep", "--to", "a2", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A new release: the two newest are b1 and a3, and a2 (the release b1 replaced,
+    // the rollback target) must stay too.
+    ship("b1");
+    assert_eq!(kept(), ["a2", "a3", "b1"]);
+    let h = &history(&cfg, "tkeep")[0];
+    assert_eq!(
+        (h.current.as_deref(), h.previous.as_deref()),
+        (Some("b1"), Some("a2"))
+    );
+    let out = run(&cfg, &["rollback", "tkeep", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(curl(tb, "h1", "tkeep.test", "/"), "a2\n");
+    // More deploys than versions_to_keep: after each, current and previous are kept.
+    for v in ["b2", "b3", "b4"] {
+        ship(v);
+        let h = &history(&cfg, "tkeep")[0];
+        let k = kept();
+        println!(
+            "after {v}: kept {k:?}, current {:?}, previous {:?}",
+            h.current, h.previous
+        );
+        assert_eq!(h.current.as_deref(), Some(v));
+        for r in [&h.current, &h.previous] {
+            let r = r.as_ref().expect("a current and a previous release");
+            assert!(k.contains(r), "{r} was pruned: {k:?}");
+        }
+        assert!(k.len() <= 3, "{k:?}");
+    }
+    assert_eq!(kept(), ["b3", "b4"]);
+    let store = tb.ssh("h1", "ls /var/lib/raijin/tkeep/store | sort");
+    let wanted = tb.ssh(
+        "h1",
+        "cat /var/lib/raijin/tkeep/releases/*/.raijin/chunks | sort -u",
+    );
+    assert_eq!(store, wanted);
+}
+
+#[test]
+fn rollback_restores_the_environment_that_release_ran_with() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tenvroll", &["h3"]);
+    let cfg_for = |env: &str| binary_app(tb, "tenvroll", &["h3"], 9114, env, "");
+    let (_d, cfg) = tb.temp_config(&cfg_for("GREETING = \"first\"\n"));
+    assert!(deploy(&cfg, "tenvroll", "e1").status.success());
+    std::fs::write(
+        &cfg,
+        cfg_for("GREETING = \"second\"\nADDED = \"in e2 only\"\n"),
+    )
+    .unwrap();
+    assert!(deploy(&cfg, "tenvroll", "e2").status.success());
+    assert_eq!(curl(tb, "h3", "tenvroll.test", "/env/GREETING"), "second");
+    assert_eq!(curl(tb, "h3", "tenvroll.test", "/env/ADDED"), "in e2 only");
+
+    // The configuration still says "second": the rollback takes e1's own env file.
+    let out = run(&cfg, &["rollback", "tenvroll", "--to", "e1", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(curl(tb, "h3", "tenvroll.test", "/version"), "e1\n");
+    assert_eq!(curl(tb, "h3", "tenvroll.test", "/env/GREETING"), "first");
+    assert_ne!(curl(tb, "h3", "tenvroll.test", "/env/ADDED"), "in e2 only");
+    let out = run(
+        &cfg,
+        &[
+            "exec",
+            "tenvroll",
+            "--",
+            "printenv GREETING; printenv ADDED || echo unset",
+        ],
+    );
+    assert_eq!(stdout(&out), "first\nunset\n", "{}", stderr(&out));
+}
+
+/// Deploys n1 of `app` on h2, then n2 whose only process exits at once every time
+/// systemd starts it; `proxied` gives the app its HTTP health check. Returns the
+/// config, the deploy's text (stdout and stderr) and its exit code.
+fn deploy_a_crash_loop(
+    tb: &Testbed,
+    app: &str,
+    port: u16,
+    proxied: bool,
+) -> (tempfile::TempDir, std::path::PathBuf, String, Option<i32>) {
+    fresh(tb, app, &["h2"]);
+    let body = |command: &str| {
+        let s = binary_app(tb, app, &["h2"], port, "", "").replace(
+            "command = \"./hello serve\"",
+            &format!("command = \"{command}\""),
+        );
+        if proxied {
+            s
+        } else {
+            s[..s.find(&format!("[apps.{app}.proxy]")).unwrap()].to_string()
+        }
+    };
+    let (d, cfg) = tb.temp_config(&body("./hello serve"));
+    assert!(deploy(&cfg, app, "n1").status.success());
+    std::fs::write(&cfg, body(&format!("echo {app} refuses to start; exit 3"))).unwrap();
+    let out = run(&cfg, &["deploy", app, "--version", "n2", "--yes"]);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    println!("{text}");
+    (d, cfg, text, out.status.code())
+}
+
+/// The revert, the journal lines and the release marked bad, after the deploy of
+/// [`deploy_a_crash_loop`] failed with `error` in its summary.
+fn assert_reverted_with_the_journal(
+    tb: &Testbed,
+    cfg: &Path,
+    app: &str,
+    port: u16,
+    text: &str,
+    error: &str,
+) {
+    let summary = text
+        .lines()
+        .find(|l| l.contains("FAILED") && l.contains("n1 is serving again"))
+        .unwrap_or_else(|| panic!("no failure summary:\n{text}"));
+    assert!(summary.contains(error), "{summary}");
+    // The failing unit's own journal lines are part of the report.
+    assert!(
+        text.lines()
+            .any(|l| l.contains("journal | ") && l.contains(&format!("{app} refuses to start"))),
+        "{text}"
+    );
+    assert_eq!(
+        tb.ssh("h2", &format!("curl -s http://127.0.0.1:{port}/version")),
+        "n1\n"
+    );
+    assert_eq!(
+        tb.ssh("h2", &format!("systemctl is-active {app}-web.service"))
+            .trim(),
+        "active"
+    );
+    let h = &history(cfg, app)[0];
+    assert_eq!(h.current.as_deref(), Some("n1"));
+    assert_eq!(h.bad, ["n2"]);
+}
+
+#[test]
+fn a_web_process_that_never_stays_up_is_reverted_and_its_journal_lines_shown() {
+    let Some(tb) = ready() else { return };
+    let (_d, cfg, text, code) = deploy_a_crash_loop(tb, "tnever", 9115, true);
+    assert_eq!(code, Some(1), "{text}");
+    assert_reverted_with_the_journal(
+        tb,
+        &cfg,
+        "tnever",
+        9115,
+        &text,
+        "health check failed: HTTP 502 on tnever.test/health; n1 is serving again",
+    );
+}
+
+/// A process without an HTTP route has only the unit gate ("every unit active"):
+/// a process that exits at once and is restarted every second passes it today.
+#[test]
+#[ignore = "bug in the unit gate (src/remote/scripts/activate.rs wait_units): a crash-looping unit is seen active twice 0.1 s apart and passes; see tests/README.md"]
+fn a_worker_that_never_stays_up_fails_the_unit_gate_and_is_reverted() {
+    let Some(tb) = ready() else { return };
+    let _remove = apps::RemoveOnDrop {
+        tb,
+        app: "tneverw",
+        hosts: &["h2"],
+    };
+    let (_d, cfg, text, code) = deploy_a_crash_loop(tb, "tneverw", 9118, false);
+    assert_eq!(code, Some(1), "{text}");
+    assert_reverted_with_the_journal(
+        tb,
+        &cfg,
+        "tneverw",
+        9118,
+        &text,
+        "unit tneverw-web.service is ",
+    );
+}
+
+#[test]
+fn pre_install_runs_before_the_switch_and_post_activate_after_it() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tphook", &["h1"]);
+    let env = "GREETING = \"hi\"\n";
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tphook", &["h1"], 9116, env, ""));
+    assert!(deploy(&cfg, "tphook", "p1").status.success());
+    let served = "$(curl -s http://127.0.0.1:9116/version)";
+    let hooks = format!(
+        "[apps.tphook.hooks]\n\
+         pre_install = \"echo pre $RAIJIN_VERSION as $(id -un) in $(pwd) greeting $GREETING serving {served}\"\n\
+         post_activate = \"echo post $RAIJIN_VERSION serving {served}\"\n\
+         on_failure = \"echo on-failure ran\"\n"
+    );
+    std::fs::write(&cfg, binary_app(tb, "tphook", &["h1"], 9116, env, &hooks)).unwrap();
+    let hook_lines = |out: &std::process::Output| -> Vec<String> {
+        stdout(out)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"] == "output" && v["step"] == "hook")
+            .map(|v| v["line"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let out = deploy(&cfg, "tphook", "p2");
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        hook_lines(&out),
+        [
+            "pre p2 as tphook in /var/lib/raijin/tphook/releases/p2 greeting hi serving p1",
+            "post p2 serving p2"
+        ]
+    );
+    // A failing pre_install stops the deploy before activation; post_activate does not
+    // run, on_failure does.
+    let failing = hooks.replace(
+        "pre_install = \"echo pre",
+        "pre_install = \"exit 5; echo pre",
+    );
+    std::fs::write(&cfg, binary_app(tb, "tphook", &["h1"], 9116, env, &failing)).unwrap();
+    let out = deploy(&cfg, "tphook", "p3");
+    assert!(!out.status.success());
+    assert_eq!(hook_lines(&out), ["on-failure ran"]);
+    let err = report(&out)["hosts"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("pre_install hook"), "{err}");
+    assert_eq!(curl(tb, "h1", "tphook.test", "/version"), "p2\n");
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", common::sandbox().home())
+        .env("GIT_AUTHOR_NAME", "raijin test")
+        .env("GIT_AUTHOR_EMAIL", "test@raijin.invalid")
+        .env("GIT_COMMITTER_NAME", "raijin test")
+        .env("GIT_COMMITTER_EMAIL", "test@raijin.invalid")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+#[test]
+fn the_version_comes_from_git_describe_the_build_sees_it_and_the_local_audit_log_records_it() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tgit", &["h3"]);
+    let project = tempfile::tempdir().unwrap();
+    let p = project.path();
+    let cfg = p.join("raijin.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}[apps.tgit]\nhosts = [\"h3\"]\nkind = \"static\"\nartifact = \"site\"\n\
+             build = \"mkdir -p site && echo built $RAIJIN_VERSION > site/index.html\"\n\
+             [apps.tgit.proxy]\ndomain = \"tgit.test\"\nhealth_path = \"/\"\n",
+            tb.host_block("h3", "h3")
+        ),
+    )
+    .unwrap();
+    std::fs::write(p.join(".gitignore"), "site/\n").unwrap();
+    std::fs::write(p.join("NOTES"), "one\n").unwrap();
+    git(p, &["init", "-q"]);
+    git(p, &["add", "."]);
+    git(p, &["commit", "-q", "-m", "one"]);
+    git(p, &["tag", "v1.0"]);
+    let audit_before = std::fs::read_to_string(common::sandbox().local_audit_log())
+        .unwrap_or_default()
+        .lines()
+        .count();
+
+    let mut versions = Vec::new();
+    for step in 0..3 {
+        match step {
+            1 => {
+                std::fs::write(p.join("NOTES"), "two\n").unwrap();
+                git(p, &["commit", "-q", "-am", "two"]);
+            }
+            // An uncommitted change to a tracked file.
+            2 => std::fs::write(p.join("NOTES"), "three\n").unwrap(),
+            _ => {}
+        }
+        let want = git(p, &["describe", "--always", "--dirty", "--tags"]);
+        let out = run(&cfg, &["deploy", "tgit", "--yes", "--json"]);
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+        assert_eq!(report(&out)["version"], want.as_str());
+        assert_eq!(curl(tb, "h3", "tgit.test", "/"), format!("built {want}\n"));
+        versions.push(want);
+    }
+    assert_eq!(versions[0], "v1.0");
+    assert!(versions[1].starts_with("v1.0-1-g"), "{versions:?}");
+    assert_eq!(versions[2], format!("{}-dirty", versions[1]));
+    let head = git(p, &["rev-parse", "--short=12", "HEAD"]);
+
+    // The local audit log (in the state dir) has one line per deploy, like the host's.
+    let local =
+        std::fs::read_to_string(common::sandbox().local_audit_log()).expect("local audit log");
+    let lines: Vec<serde_json::Value> = local
+        .lines()
+        .skip(audit_before)
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .filter(|v: &serde_json::Value| v["app"] == "tgit")
+        .collect();
+    let host_audit = tb.ssh("h3", "cat /var/lib/raijin/tgit/audit.log");
+    let host_lines: Vec<serde_json::Value> = host_audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines, host_lines);
+    assert_eq!(lines.len(), 3, "{local}");
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["action"], "deploy");
+        assert_eq!(line["host"], "h3");
+        assert_eq!(line["version"], versions[i].as_str());
+        assert_eq!(line["outcome"], "ok");
+        assert!(line["at"].as_str().is_some_and(|t| t.len() >= 20), "{line}");
+        assert!(
+            line["by"].as_str().is_some_and(|b| b.contains('@')),
+            "{line}"
+        );
+        assert_eq!(
+            line["from_version"].as_str(),
+            if i == 0 {
+                None
+            } else {
+                Some(versions[i - 1].as_str())
+            }
+        );
+    }
+    assert_eq!(lines[2]["commit"], head.as_str());
+}
+
+/// Puts a host's hidden programs back and starts Caddy again when dropped.
+struct RestoreTools<'a>(&'a Testbed, &'static str);
+impl Drop for RestoreTools<'_> {
+    fn drop(&mut self) {
+        self.0.ssh(
+            self.1,
+            "for p in systemctl caddy; do if [ -e /usr/bin/$p.hidden ]; then mv -f /usr/bin/$p.hidden /usr/bin/$p; fi; done; systemctl start caddy",
+        );
+    }
+}
+
+#[test]
+fn bootstrap_refuses_a_host_without_systemd_or_a_running_caddy() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h5");
+    let (_d, cfg) = tb.temp_config(&tb.host_block("h5", "h5"));
+    let _restore = RestoreTools(tb, "h5");
+    for (damage, said, repair) in [
+        (
+            "mv /usr/bin/systemctl /usr/bin/systemctl.hidden",
+            "systemd is required (systemctl not found)",
+            "mv /usr/bin/systemctl.hidden /usr/bin/systemctl",
+        ),
+        (
+            "mv /usr/bin/caddy /usr/bin/caddy.hidden",
+            "Caddy is not installed on this host: install it (apt-get install caddy) and run bootstrap again",
+            "mv /usr/bin/caddy.hidden /usr/bin/caddy",
+        ),
+        (
+            "systemctl stop caddy",
+            "Caddy is installed but not running: systemctl enable --now caddy, then run bootstrap again",
+            "systemctl start caddy",
+        ),
+    ] {
+        tb.ssh("h5", damage);
+        let out = run(&cfg, &["host", "bootstrap", "h5"]);
+        tb.ssh("h5", repair);
+        let err = stderr(&out);
+        println!("{damage}: {err}");
+        assert_eq!(out.status.code(), Some(1), "{damage}: {err}");
+        assert!(
+            err.contains("h5: bootstrapping the host failed") && err.contains(said),
+            "{damage}: {err}"
+        );
+    }
+    let out = run(&cfg, &["host", "bootstrap", "h5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Puts h4's deploy user and Caddy import back as the testbed made them when dropped:
+/// the image's sudo rule for `deploy`, and a root bootstrap (import line, modes).
+struct RestoreDeployUser<'a>(&'a Testbed);
+impl Drop for RestoreDeployUser<'_> {
+    fn drop(&mut self) {
+        self.0.ssh(
+            "h4",
+            "if [ -f /root/sudoers-deploy.bak ]; then mv -f /root/sudoers-deploy.bak /etc/sudoers.d/deploy; fi",
+        );
+        let (_d, cfg) = self.0.temp_config(&self.0.host_block("h4", "h4"));
+        let out = run(&cfg, &["host", "bootstrap", "h4"]);
+        if !out.status.success() {
+            eprintln!("re-bootstrapping h4 failed: {}", stderr(&out));
+        }
+    }
+}
+
+#[test]
+fn a_non_root_deploy_user_with_only_what_bootstrap_grants_deploys_rolls_back_and_operates() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h4");
+    let app = "tnonroot";
+    fresh(tb, app, &["h4"]);
+    let _restore = RestoreDeployUser(tb);
+    // The image's `deploy` user (key login, passwordless sudo for everything) with none
+    // of bootstrap's work: not in the raijin group, no raijin sudo rule, no Caddy
+    // import line, /opt/raijin with other modes.
+    tb.ssh(
+        "h4",
+        "gpasswd -d deploy raijin >/dev/null 2>&1; rm -f /etc/sudoers.d/raijin; \
+         sed -i '\\#^import /etc/caddy/raijin/\\*\\.caddy$#d' /etc/caddy/Caddyfile; \
+         chown root:root /opt/raijin; chmod 0755 /opt/raijin",
+    );
+    let body = binary_app(tb, app, &["h4"], 9117, "GREETING = \"as deploy\"\n", "")
+        .replace("user = \"root\"", "user = \"deploy\"");
+    let (_d, cfg) = tb.temp_config(&body);
+
+    // Bootstrap, as the deploy user (its sudo is what makes it able to).
+    let out = run(&cfg, &["host", "bootstrap", "h4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("h4: ready for raijin (deploy user deploy)"),
+        "{}",
+        stdout(&out)
+    );
+    // From now on the deploy user has only what bootstrap granted.
+    tb.ssh("h4", "mv -f /etc/sudoers.d/deploy /root/sudoers-deploy.bak");
+    let facts = [
+        "id -nG deploy | tr ' ' '\\n' | grep -cx raijin",
+        "stat -c '%U:%G %a' /opt/raijin /var/lib/raijin",
+        "stat -c '%U:%G %a' /etc/sudoers.d/raijin && cat /etc/sudoers.d/raijin",
+        "grep -cxF 'import /etc/caddy/raijin/*.caddy' /etc/caddy/Caddyfile",
+        "ls /etc/sudoers.d",
+    ];
+    let want = [
+        "1",
+        "root:raijin 2775\nroot:root 755",
+        "root:root 440\ndeploy ALL=(root) NOPASSWD: /bin/sh, /usr/bin/sh",
+        "1",
+        "README\nraijin",
+    ];
+    for (cmd, want) in facts.iter().zip(want) {
+        assert_eq!(tb.ssh("h4", cmd).trim(), want, "{cmd}");
+    }
+    let host_json: serde_json::Value =
+        serde_json::from_str(&tb.ssh("h4", "cat /opt/raijin/.host.json")).unwrap();
+    assert_eq!(host_json["arch"], std::env::consts::ARCH);
+    // sudo for sh only: anything else is refused.
+    let out = run(&cfg, &["run", "h4", "--", "id -un; sudo -n true"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "deploy\n");
+    // Bootstrap again, now with only its own grant: nothing doubled.
+    let out = run(&cfg, &["host", "bootstrap", "h4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(tb.ssh("h4", facts[3]).trim(), "1");
+
+    // Deploy, redeploy, roll back.
+    for v in ["d1", "d2"] {
+        let out = deploy(&cfg, app, v);
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    }
+    assert_eq!(curl(tb, "h4", "tnonroot.test", "/version"), "d2\n");
+    let out = run(&cfg, &["rollback", app, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(curl(tb, "h4", "tnonroot.test", "/version"), "d1\n");
+    let audit = tb.ssh("h4", "tail -n1 /var/lib/raijin/tnonroot/audit.log");
+    let line: serde_json::Value = serde_json::from_str(audit.trim()).unwrap();
+    assert_eq!(
+        (line["action"].as_str(), line["outcome"].as_str()),
+        (Some("rollback"), Some("ok"))
+    );
+
+    // exec: the app user, its directory, its environment.
+    let out = run(
+        &cfg,
+        &["exec", app, "--", "id -un; pwd; echo \"$GREETING\""],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "tnonroot\n/opt/raijin/tnonroot\nas deploy\n");
+
+    // logs: the journal of the app's units, through the deploy user's sudo.
+    let out = run(&cfg, &["logs", app, "-n", "50"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(" h4 web: hello d1 listening on 127.0.0.1:9117"),
+        "{}",
+        stdout(&out)
+    );
+
+    // shell: a real terminal, as the app user.
+    let t = Tmux::shell(100, 30);
+    t.line(&format!(
+        "{} -c {} shell {app}; echo EXIT=$?",
+        env!("CARGO_BIN_EXE_raijin"),
+        cfg.display()
+    ));
+    t.wait_text("tnonroot@h4");
+    t.line("echo \"[$(id -un) $GREETING]\"; exit 4");
+    let s = t.wait_text("EXIT=4");
+    assert!(s.contains("\n[tnonroot as deploy]\n"), "{s}");
 }
