@@ -41,13 +41,17 @@ pub fn ready() -> Option<&'static Testbed> {
 }
 
 /// Remove every trace of `app` from the hosts (both the state directory and a legacy
-/// `.install`, its units, its activation unit, its Caddy site and its user).
+/// `.install`, its units — listed or not, as another raijin version may name them —,
+/// its activation unit, its Caddy site and its user).
 pub fn fresh(tb: &Testbed, app: &str, hosts: &[&str]) {
     let script = format!(
         "systemctl stop raijin.activate-{app}.service >/dev/null 2>&1; systemctl reset-failed raijin.activate-{app}.service >/dev/null 2>&1; \
          for f in /var/lib/raijin/{app}/units /opt/raijin/{app}/.install/units; do \
            if [ -f $f ]; then for u in $(cat $f); do systemctl disable --now \"$u\" >/dev/null 2>&1; systemctl stop \"${{u%@.service}}@*\" >/dev/null 2>&1; rm -f /etc/systemd/system/$u; done; fi; \
-         done; systemctl daemon-reload; \
+         done; \
+         for u in $(systemctl list-units --all --plain --no-legend '{app}-*' | awk '{{ if ($1 == \"●\") print $2; else print $1 }}'); do systemctl stop \"$u\" >/dev/null 2>&1; done; \
+         for f in /etc/systemd/system/{app}-*; do if [ -e \"$f\" ]; then systemctl disable \"${{f##*/}}\" >/dev/null 2>&1; rm -f \"$f\"; fi; done; \
+         systemctl daemon-reload; systemctl reset-failed '{app}-*' >/dev/null 2>&1; \
          rm -rf /opt/raijin/{app} /var/lib/raijin/{app} /opt/raijin/.raijin-migrate-{app}; \
          if [ -f /etc/caddy/raijin/{app}.caddy ]; then rm -f /etc/caddy/raijin/{app}.caddy; systemctl reload caddy; fi; \
          userdel {app} >/dev/null 2>&1; true"
