@@ -850,3 +850,28 @@ fn exec_passes_shell_syntax_with_dollars_untouched() {
     );
     assert_eq!(stdout(&out), "set default 3 1\n", "{}", stderr(&out));
 }
+
+#[test]
+fn logs_exit_1_when_a_hosts_history_cannot_be_read() {
+    let Some(tb) = ready() else { return };
+    let body = format!(
+        "[ssh]\nconnect_timeout_secs = 2\n\n{}[hosts.ghost]\naddress = \"10.77.99.2\"\nuser = \"root\"\n\
+         identity_file = \"{}\"\nknown_hosts = \"{}\"\n\
+         [apps.tlogx]\nhosts = [\"h1\", \"ghost\"]\nartifact = \"{}\"\nkind = \"binary\"\n\
+         [apps.tlogx.processes.web]\ncommand = \"./hello serve\"\n",
+        tb.host_block("h1", "h1"),
+        tb.key("id_ed25519").display(),
+        tb.known_hosts().display(),
+        apps::hello_bin(tb).display()
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let out = run(&cfg, &["logs", "tlogx", "-n", "5"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The host that could not be read is named in the stream, in its place.
+    assert!(
+        stdout(&out)
+            .contains("-- stream from ghost stopped: no answer from 10.77.99.2:22 within 2 s --"),
+        "{}",
+        stdout(&out)
+    );
+}
