@@ -158,6 +158,28 @@ impl Testbed {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// OpenSSH into a host as root with `input` on stdin: the whole output, whatever
+    /// the exit status.
+    pub fn ssh_output_stdin(&self, host: &str, cmd: &str, input: &[u8]) -> Output {
+        use std::io::Write as _;
+        let mut child = Command::new("ssh")
+            .arg("-F")
+            .arg(self.ssh_config())
+            .args(["-o", "BatchMode=yes"])
+            .arg(format!("tb-{host}"))
+            .arg(cmd)
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run ssh");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input).expect("write to ssh");
+        drop(stdin);
+        child.wait_with_output().expect("wait for ssh")
+    }
+
     fn ssh_with(&self, host: &str, cmd: &str, opts: &[&str]) -> String {
         let config = self.ssh_config();
         let out = Command::new("ssh")
