@@ -87,7 +87,11 @@ fn console_deploys_rolls_back_follows_logs_and_opens_a_shell() {
 
     // Deploy by keys: d, confirm with y, live progress, success.
     t.keys(&["d"]);
-    t.wait_text("Deploy tcons?");
+    let confirm = t.wait_text("Deploy tcons?");
+    assert!(
+        confirm.contains("hosts    h1, h2, h3") && confirm.contains("version  c"),
+        "the confirmation names the version and the hosts:\n{confirm}"
+    );
     t.keys(&["y"]);
     let done = t.wait_for("the deploy's summary", |s| s.contains("done"));
     println!("{done}");
@@ -139,6 +143,12 @@ fn console_deploys_rolls_back_follows_logs_and_opens_a_shell() {
     t.wait_text("shell on h1 ended");
     t.keys(&["1"]);
     t.wait_text("rollback tcons");
+    // The tails kept running through the shell: a new line arrives on the Logs tab.
+    let after = format!("/after-the-shell-{}", std::process::id());
+    curl(tb, "h3", "tcons.test", &after);
+    t.keys(&["2"]);
+    let logs = t.wait_text(&after);
+    assert!(row_with(&logs, &after).contains(" h3 "), "{logs}");
 
     quit(&t, exit_file.path());
 }
@@ -167,7 +177,10 @@ fn console_palette_help_rebound_keys_mouse_and_cancel() {
 
     // ? lists every action with its keys, from the live keymap: deploy is on D now.
     t.keys(&["?"]);
-    let help = t.wait_text("┌ Keys");
+    // (Whole: a capture can catch a frame half drawn.)
+    let help = t.wait_for("the whole help", |s| {
+        s.contains("┌ Keys") && s.contains("Quit the console")
+    });
     let deploy_row = row_with(&help, "Deploy the selected app");
     assert!(
         deploy_row.contains(" D  deploy "),
@@ -179,8 +192,12 @@ fn console_palette_help_rebound_keys_mouse_and_cancel() {
     t.keys(&["Escape"]);
     t.wait_for("help closed", |s| !s.contains("┌ Keys"));
     // The footer's hints follow the keymap too.
-    let footer = t.rows().last().cloned().unwrap_or_default();
-    assert!(footer.contains("D deploy"), "{footer}");
+    t.wait_for("the footer's hint for D", |s| {
+        s.trim_end()
+            .lines()
+            .last()
+            .is_some_and(|f| f.contains("D deploy"))
+    });
 
     // d no longer deploys: the ? after it opens help (a confirmation would take it).
     t.keys(&["d", "?"]);
@@ -199,6 +216,12 @@ fn console_palette_help_rebound_keys_mouse_and_cancel() {
     t.wait_for("the History tab with k1 and k2", |s| {
         !s.contains("┌ Command") && s.contains("history · tconsk") && s.contains(" k1 ")
     });
+
+    // ] and [ step through the tabs.
+    t.keys(&["]"]);
+    t.wait_text("tconsk-web.service");
+    t.keys(&["["]);
+    t.wait_text("history · tconsk");
 
     // Mouse: a click on a tab shows it; a click on a row selects it; the wheel moves
     // the selection. Enter then asks about the selected row.
@@ -316,47 +339,94 @@ fn sgr_fg(hex: &str) -> String {
     format!("38;2;{};{};{}", c(1), c(3), c(5))
 }
 
+/// The console started in `dir` with no `-c`: it reads `./raijin.toml`.
+fn console_in(dir: &Path, env: &[(&str, &str)]) -> (Tmux, tempfile::NamedTempFile) {
+    let exit_file = tempfile::NamedTempFile::new().expect("tempfile");
+    let cmd = format!(
+        "cd {} && {} ; echo $? > {}; sleep 60",
+        dir.display(),
+        env!("CARGO_BIN_EXE_raijin"),
+        exit_file.path().display()
+    );
+    (Tmux::start_env(140, 40, &cmd, env), exit_file)
+}
+
 #[test]
-fn console_themes_a_partial_theme_file_and_no_color() {
+fn console_themes_theme_files_no_color_and_config_errors_before_the_screen() {
     let Some(tb) = ready() else { return };
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("raijin.toml");
     let light_fg = sgr_fg("#343b58");
-    let mine = "#123456";
+    let write = |ui: &str| {
+        std::fs::write(&cfg, format!("{}[ui]\n{ui}", tb.host_block("h1", "h1"))).unwrap();
+    };
     let show = |theme: &str, env: &[(&str, &str)]| -> String {
-        std::fs::write(
-            &cfg,
-            format!("{}[ui]\ntheme = \"{theme}\"\n", tb.host_block("h1", "h1")),
-        )
-        .unwrap();
-        let (t, exit_file) = console(&cfg, env);
-        t.wait_text("● h1");
+        write(&format!("theme = \"{theme}\"\n"));
+        let (t, exit_file) = console_in(dir.path(), env);
+        // The header: each host's link state and RTT.
+        let rtt = |s: &str| {
+            s.lines()
+                .next()
+                .and_then(|first| first.split("● h1 ").nth(1))
+                .and_then(|r| r.split("ms").next())
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .is_some_and(|ms| ms > 0.0)
+        };
+        t.wait_for("h1 connected with its RTT in the header", rtt);
         let styled = t.styled();
         quit(&t, exit_file.path());
         styled
     };
 
-    // The built-in light theme.
+    // The built-in themes.
     let light = show("light", &[]);
     assert!(
         light.contains(&light_fg),
         "no light fg {light_fg}:\n{light:?}"
     );
-    // A theme file in the project's themes/ with one key: that key changes, the rest
-    // comes from the built-in dark theme.
+    let dark = show("dark", &[]);
+    assert!(has_colors(&dark) && !dark.contains(&light_fg));
+    let contrast = show("high-contrast", &[]);
+    assert!(has_colors(&contrast) && contrast != dark);
+    // A theme file with one key, in the project's themes/ or in
+    // ~/.config/raijin/themes/: that key changes, the rest is the dark theme's.
     std::fs::create_dir_all(dir.path().join("themes")).unwrap();
     std::fs::write(
         dir.path().join("themes/mine.toml"),
-        format!("border = \"{mine}\"\n"),
+        "border = \"#123456\"\n",
     )
     .unwrap();
     let custom = show("mine", &[]);
-    assert!(custom.contains(&sgr_fg(mine)), "no {mine}:\n{custom:?}");
-    let dark = show("dark", &[]);
-    assert!(!dark.contains(&sgr_fg(mine)) && !dark.contains(&light_fg));
-    assert!(has_colors(&dark));
+    assert!(custom.contains(&sgr_fg("#123456")), "{custom:?}");
+    assert!(!dark.contains(&sgr_fg("#123456")));
+    let user_themes = common::sandbox().config_home().join("raijin/themes");
+    std::fs::create_dir_all(&user_themes).unwrap();
+    std::fs::write(user_themes.join("ours.toml"), "border = \"#654321\"\n").unwrap();
+    let ours = show("ours", &[]);
+    assert!(ours.contains(&sgr_fg("#654321")), "{ours:?}");
     // NO_COLOR: no color at all, whatever the theme.
     let mono = show("light", &[("NO_COLOR", "1")]);
     assert!(!has_colors(&mono), "colors under NO_COLOR:\n{mono:?}");
     assert!(mono.contains("● h1"), "{mono}");
+
+    // A mistake in the keymap or an unknown theme: reported with its position on the
+    // normal terminal, exit 2, and the console never opens.
+    for (ui, said) in [
+        ("theme = \"nosuch\"\n", "error: unknown theme `nosuch`"),
+        ("[ui.keymap]\ndeplyo = \"D\"\n", "deplyo"),
+    ] {
+        write(ui);
+        let (t, exit_file) = console_in(dir.path(), &[]);
+        let mut code = String::new();
+        let exited = wait_until(Duration::from_secs(20), || {
+            code = std::fs::read_to_string(exit_file.path()).unwrap_or_default();
+            !code.trim().is_empty()
+        });
+        let screen = t.screen();
+        assert!(exited, "the console opened:\n{screen}");
+        assert_eq!(code.trim(), "2", "{screen}");
+        assert!(screen.contains(said), "{screen}");
+        assert!(screen.contains("raijin.toml:"), "no position:\n{screen}");
+        assert!(!screen.contains("┌ Apps"), "{screen}");
+    }
 }

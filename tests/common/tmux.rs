@@ -17,7 +17,7 @@ pub struct Tmux {
 }
 
 impl Tmux {
-    /// A `cols`×`rows` terminal running `cmd` (through `sh -c`).
+    /// A `cols`×`rows` terminal running `cmd` (through `sh -c`, without the agent).
     pub fn start(cols: u16, rows: u16, cmd: &str) -> Tmux {
         Tmux::start_env(cols, rows, cmd, &[])
     }
@@ -33,12 +33,12 @@ impl Tmux {
         c.args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d"])
             .args(["-x", &cols.to_string(), "-y", &rows.to_string()]);
         sandbox().apply(&mut c);
+        let q = raijin::util::shell_quote;
         let mut shell_cmd = String::from("env -u SSH_AUTH_SOCK");
         for (k, v) in env {
-            shell_cmd.push_str(&format!(" {k}='{v}'"));
+            shell_cmd.push_str(&format!(" {}", q(&format!("{k}={v}"))));
         }
-        shell_cmd.push(' ');
-        shell_cmd.push_str(cmd);
+        shell_cmd.push_str(&format!(" sh -c {}", q(cmd)));
         let ok = c
             .arg(shell_cmd)
             .env("TERM", "xterm-256color")
