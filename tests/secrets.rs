@@ -8,6 +8,8 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -944,4 +946,35 @@ fn a_deployed_keyring_secret_is_only_in_the_hosts_env_file() {
             r.display()
         );
     }
+}
+
+#[test]
+fn secrets_set_on_a_terminal_asks_twice_without_echo() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        common::skip("tmux is not installed (scripts/test installs it)");
+        return;
+    }
+    let e = Entry::new("tty");
+    let value = format!("typed-{}", unique());
+    let t = tmux::Tmux::start_env(
+        100,
+        20,
+        &format!(
+            "{} secrets set {}; echo EXIT=$?; sleep 60",
+            env!("CARGO_BIN_EXE_raijin"),
+            e.key()
+        ),
+        &[(keyring::STORE_ENV, "keyutils")],
+    );
+    t.wait_text(&format!("Value for {}: ", e.key()));
+    t.line(&value);
+    t.wait_text("Repeat it: ");
+    t.line(&value);
+    let s = t.wait_for("raijin's exit", |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(!s.contains(&value), "the value was echoed:\n{s}");
+    assert_eq!(
+        keyring::get(&e.service, &e.name).expect("get").expose(),
+        value
+    );
 }
