@@ -413,22 +413,26 @@ fn prune_keeps_three_releases_and_only_their_chunks() {
 #[test]
 fn a_failing_post_install_hook_stops_the_deploy_and_on_failure_runs() {
     let Some(tb) = ready() else { return };
-    fresh(tb, "thook", &["h2"]);
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "thook", &["h2"], 9107, "", ""));
-    assert!(deploy(&cfg, "thook", "h1").status.success());
+    // Its hooks and exec go through systemd-run, which mangles `;` and `$` when a
+    // daemon-reload happens meanwhile (a known bug, tests/README.md): h5 is this
+    // test's alone.
+    let _h5 = lock_host("h5");
+    fresh(tb, "thook", &["h5"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "thook", &["h5"], 9107, "", ""));
+    assert!(deploy(&cfg, "thook", "o1").status.success());
     let hooks = "[apps.thook.hooks]\npost_install = \"echo migrating $RAIJIN_VERSION as $(id -un); exit 4\"\non_failure = \"echo cleanup-after-failure\"\n";
-    std::fs::write(&cfg, binary_app(tb, "thook", &["h2"], 9107, "", hooks)).unwrap();
-    let out = deploy(&cfg, "thook", "h2");
+    std::fs::write(&cfg, binary_app(tb, "thook", &["h5"], 9107, "", hooks)).unwrap();
+    let out = deploy(&cfg, "thook", "o2");
     assert!(!out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("migrating h2 as thook"), "{text}");
+    assert!(text.contains("migrating o2 as thook"), "{text}");
     assert!(text.contains("cleanup-after-failure"), "{text}");
     let err = report(&out)["hosts"][0]["error"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(err.contains("post_install hook"), "{err}");
-    assert_eq!(curl(tb, "h2", "thook.test", "/version"), "h1\n");
+    assert_eq!(curl(tb, "h5", "thook.test", "/version"), "o1\n");
 }
 
 #[test]
@@ -738,8 +742,12 @@ fn prune_never_drops_the_current_or_the_previous_release() {
 #[test]
 fn rollback_restores_the_environment_that_release_ran_with() {
     let Some(tb) = ready() else { return };
-    fresh(tb, "tenvroll", &["h3"]);
-    let cfg_for = |env: &str| binary_app(tb, "tenvroll", &["h3"], 9114, env, "");
+    // Its hooks and exec go through systemd-run, which mangles `;` and `$` when a
+    // daemon-reload happens meanwhile (a known bug, tests/README.md): h5 is this
+    // test's alone.
+    let _h5 = lock_host("h5");
+    fresh(tb, "tenvroll", &["h5"]);
+    let cfg_for = |env: &str| binary_app(tb, "tenvroll", &["h5"], 9114, env, "");
     let (_d, cfg) = tb.temp_config(&cfg_for("GREETING = \"first\"\n"));
     assert!(deploy(&cfg, "tenvroll", "e1").status.success());
     std::fs::write(
@@ -748,15 +756,15 @@ fn rollback_restores_the_environment_that_release_ran_with() {
     )
     .unwrap();
     assert!(deploy(&cfg, "tenvroll", "e2").status.success());
-    assert_eq!(curl(tb, "h3", "tenvroll.test", "/env/GREETING"), "second");
-    assert_eq!(curl(tb, "h3", "tenvroll.test", "/env/ADDED"), "in e2 only");
+    assert_eq!(curl(tb, "h5", "tenvroll.test", "/env/GREETING"), "second");
+    assert_eq!(curl(tb, "h5", "tenvroll.test", "/env/ADDED"), "in e2 only");
 
     // The configuration still says "second": the rollback takes e1's own env file.
     let out = run(&cfg, &["rollback", "tenvroll", "--to", "e1", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(curl(tb, "h3", "tenvroll.test", "/version"), "e1\n");
-    assert_eq!(curl(tb, "h3", "tenvroll.test", "/env/GREETING"), "first");
-    assert_ne!(curl(tb, "h3", "tenvroll.test", "/env/ADDED"), "in e2 only");
+    assert_eq!(curl(tb, "h5", "tenvroll.test", "/version"), "e1\n");
+    assert_eq!(curl(tb, "h5", "tenvroll.test", "/env/GREETING"), "first");
+    assert_ne!(curl(tb, "h5", "tenvroll.test", "/env/ADDED"), "in e2 only");
     let out = run(
         &cfg,
         &[
@@ -892,9 +900,13 @@ fn a_worker_that_never_stays_up_fails_the_unit_gate_and_is_reverted() {
 #[test]
 fn pre_install_runs_before_the_switch_and_post_activate_after_it() {
     let Some(tb) = ready() else { return };
-    fresh(tb, "tphook", &["h1"]);
+    // Its hooks and exec go through systemd-run, which mangles `;` and `$` when a
+    // daemon-reload happens meanwhile (a known bug, tests/README.md): h5 is this
+    // test's alone.
+    let _h5 = lock_host("h5");
+    fresh(tb, "tphook", &["h5"]);
     let env = "GREETING = \"hi\"\n";
-    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tphook", &["h1"], 9116, env, ""));
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tphook", &["h5"], 9116, env, ""));
     assert!(deploy(&cfg, "tphook", "p1").status.success());
     let served = "$(curl -s http://127.0.0.1:9116/version)";
     let hooks = format!(
@@ -903,7 +915,7 @@ fn pre_install_runs_before_the_switch_and_post_activate_after_it() {
          post_activate = \"echo post $RAIJIN_VERSION serving {served}\"\n\
          on_failure = \"echo on-failure ran\"\n"
     );
-    std::fs::write(&cfg, binary_app(tb, "tphook", &["h1"], 9116, env, &hooks)).unwrap();
+    std::fs::write(&cfg, binary_app(tb, "tphook", &["h5"], 9116, env, &hooks)).unwrap();
     let hook_lines = |out: &std::process::Output| -> Vec<String> {
         stdout(out)
             .lines()
@@ -927,7 +939,7 @@ fn pre_install_runs_before_the_switch_and_post_activate_after_it() {
         "pre_install = \"echo pre",
         "pre_install = \"exit 5; echo pre",
     );
-    std::fs::write(&cfg, binary_app(tb, "tphook", &["h1"], 9116, env, &failing)).unwrap();
+    std::fs::write(&cfg, binary_app(tb, "tphook", &["h5"], 9116, env, &failing)).unwrap();
     let out = deploy(&cfg, "tphook", "p3");
     assert!(!out.status.success());
     assert_eq!(hook_lines(&out), ["on-failure ran"]);
@@ -936,7 +948,7 @@ fn pre_install_runs_before_the_switch_and_post_activate_after_it() {
         .unwrap()
         .to_string();
     assert!(err.contains("pre_install hook"), "{err}");
-    assert_eq!(curl(tb, "h1", "tphook.test", "/version"), "p2\n");
+    assert_eq!(curl(tb, "h5", "tphook.test", "/version"), "p2\n");
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {

@@ -404,7 +404,12 @@ fn markers(events: &[(Instant, serde_json::Value)]) -> Vec<String> {
 #[test]
 fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes() {
     let Some(tb) = ready() else { return };
-    let hosts = ["h2", "h3"];
+    // Its commands go through systemd-run, which mangles `;` and `$` when a
+    // daemon-reload happens meanwhile (a known bug, tests/README.md): the hosts are
+    // this test's alone.
+    let _h4 = lock_host("h4");
+    let _h5 = lock_host("h5");
+    let hosts = ["h4", "h5"];
     fresh(tb, "texec", &hosts);
     let body = binary_app(
         tb,
@@ -432,7 +437,7 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
     }
 
     // One host: output untouched, its exit code, stderr apart.
-    let out = run(&cfg, &["exec", "texec", "--host", "h3", "--", "id", "-un"]);
+    let out = run(&cfg, &["exec", "texec", "--host", "h5", "--", "id", "-un"]);
     assert_eq!(stdout(&out), "texec\n");
     let out = run(
         &cfg,
@@ -440,7 +445,7 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
             "exec",
             "texec",
             "--host",
-            "h2",
+            "h4",
             "--",
             "echo oops >&2; exit 7",
         ],
@@ -455,13 +460,13 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
             "exec",
             "texec",
             "--",
-            "[ \"$(hostname)\" = h3 ] && exit 5; echo fine",
+            "[ \"$(hostname)\" = h5 ] && exit 5; echo fine",
         ],
     );
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "[h2] fine\n");
+    assert_eq!(stdout(&out), "[h4] fine\n");
     assert!(
-        stderr(&out).contains("[h3] exit code 5"),
+        stderr(&out).contains("[h5] exit code 5"),
         "{}",
         stderr(&out)
     );
@@ -483,7 +488,7 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
             "exec",
             "texec",
             "--host",
-            "h2",
+            "h4",
             "--",
             "sleep 300",
         ])
@@ -491,7 +496,7 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
         .unwrap();
     let units = "systemctl list-units --no-legend --plain 'raijin-exec-texec-*' | wc -l; pgrep -c -x sleep -u texec || true";
     let deadline = Instant::now() + Duration::from_secs(20);
-    while tb.ssh("h2", units).split_whitespace().collect::<Vec<_>>() != ["1", "1"] {
+    while tb.ssh("h4", units).split_whitespace().collect::<Vec<_>>() != ["1", "1"] {
         assert!(Instant::now() < deadline, "the command never started");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -502,11 +507,11 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
     assert_eq!(child.wait().unwrap().code(), Some(130));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left = tb.ssh("h2", units);
+        let left = tb.ssh("h4", units);
         if left.split_whitespace().collect::<Vec<_>>() == ["0", "0"] {
             break;
         }
-        assert!(Instant::now() < deadline, "still running on h2: {left}");
+        assert!(Instant::now() < deadline, "still running on h4: {left}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -538,7 +543,7 @@ fn shell_in_a_real_terminal_user_dir_env_resize_ctrl_c_exit_status_terminal_rest
 
     let t = Tmux::shell(100, 30);
     t.line(&format!(
-        "{raijin} -c {cfg} shell tshell; echo EXIT=$?; stty -a"
+        "{raijin} -c {cfg} shell tshell; echo EXIT=$?; stty -a; echo STTY-END"
     ));
     t.wait_for("the app shell's prompt", |s| s.contains("tshell@h3"));
     t.line("id -un; pwd; echo \"[$GREETING]\"; stty size");
@@ -569,21 +574,30 @@ fn shell_in_a_real_terminal_user_dir_env_resize_ctrl_c_exit_status_terminal_rest
 
     t.line("exit 3");
     let s = t.wait_for("the exit status and stty -a", |s| {
-        s.contains("EXIT=3") && s.contains("speed")
+        s.contains("EXIT=3") && s.contains("\nSTTY-END")
     });
     let after = s.split("EXIT=3").nth(1).unwrap();
     assert!(sane(after), "terminal not restored:\n{after}");
 
     // Killed from outside mid-session: the terminal is restored all the same.
     t.line("clear");
+    t.clear_history();
+    t.wait_for("a clear screen", |s| !s.contains("tshell@h3"));
     t.line(&format!(
-        "{raijin} -c {cfg} shell tshell --host h3; echo EXIT=$?; stty -a"
+        "{raijin} -c {cfg} shell tshell --host h3; echo EXIT=$?; stty -a; echo STTY-END"
     ));
     t.wait_for("the app shell's prompt", |s| s.contains("tshell@h3"));
-    let pid = t.child_pid().expect("raijin's pid");
+    let pid = {
+        let out = Command::new("pgrep")
+            .args(["-n", "-f", &format!("{cfg} shell tshell --host h3")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert!(!pid.is_empty(), "raijin is not running");
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let s = t.wait_for("the exit after SIGTERM", |s| {
-        s.contains("EXIT=143") && s.contains("speed")
+        s.contains("EXIT=143") && s.contains("\nSTTY-END")
     });
     let after = s.split("EXIT=143").nth(1).unwrap();
     assert!(sane(after), "terminal not restored:\n{after}");
@@ -632,7 +646,9 @@ impl Drop for KeyringEntry {
 #[test]
 fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_line() {
     let Some(tb) = ready() else { return };
-    fresh(tb, "tpem", &["h2"]);
+    // Its hook goes through systemd-run (see the exec test): h5 is this test's alone.
+    let _h5 = lock_host("h5");
+    fresh(tb, "tpem", &["h5"]);
     let pem = format!(
         "-----BEGIN TEST KEY {}-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END TEST KEY-----",
         std::process::id()
@@ -643,7 +659,7 @@ fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_li
     let body = binary_app(
         tb,
         "tpem",
-        &["h2"],
+        &["h5"],
         9405,
         &format!("PEM = \"keyring:{key}\"\n"),
         hook,
@@ -679,7 +695,7 @@ fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_li
     // The service.
     let served = Command::new("curl")
         .args(["-s", "-m", "5", "-H", "Host: tpem.test"])
-        .arg(format!("http://{}/env/PEM", tb.addr("h2")))
+        .arg(format!("http://{}/env/PEM", tb.addr("h5")))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&served.stdout), pem);
@@ -693,7 +709,7 @@ fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_li
         env!("CARGO_BIN_EXE_raijin"),
         cfg.display()
     ));
-    t.wait_for("the app shell's prompt", |s| s.contains("tpem@h2"));
+    t.wait_for("the app shell's prompt", |s| s.contains("tpem@h5"));
     t.line("printenv PEM | wc -l; printenv PEM | md5sum; exit");
     let want = {
         let out = Command::new("sh")
@@ -873,5 +889,36 @@ fn logs_exit_1_when_a_hosts_history_cannot_be_read() {
             .contains("-- stream from ghost stopped: no answer from 10.77.99.2:22 within 2 s --"),
         "{}",
         stdout(&out)
+    );
+}
+
+/// A daemon-reload on the host (another app's deploy does one) while raijin's
+/// `systemd-run` command for exec, hooks and the shell starts must not change the
+/// command. Today systemd re-reads the transient unit it wrote and mis-parses `;` and
+/// `$` in it. The command is the one raijin renders (`AsApp::pipe`), run on the host
+/// right after a reload was started, 30 times.
+#[test]
+#[ignore = "bug: a concurrent daemon-reload mangles `;` and `$` in exec/hook/shell commands run by systemd-run (src/remote/as_app.rs passes the command on ExecStart); see tests/README.md"]
+fn exec_commands_survive_a_concurrent_daemon_reload() {
+    let Some(tb) = ready() else { return };
+    let _h5 = lock_host("h5");
+    fresh(tb, "treload", &["h5"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "treload", &["h5"], 9408, "", ""));
+    deploy_ok(&cfg, "treload", "r1");
+    let config = raijin::config::load(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let app = &config.apps["treload"];
+    let layout = raijin::remote::Layout::new("treload");
+    let command = raijin::remote::as_app::AsApp::for_current(app, &layout)
+        .pipe(None, "echo one; echo \"$RAIJIN_APP\"");
+    let script = format!(
+        "for i in $(seq 1 30); do (systemctl daemon-reload &); {command} | tr '\\n' ' '; echo; done"
+    );
+    let out = tb.ssh("h5", &script);
+    fresh(tb, "treload", &["h5"]);
+    let mangled: Vec<&str> = out.lines().filter(|l| *l != "one treload ").collect();
+    assert!(
+        mangled.is_empty(),
+        "{} of 30 mangled: {mangled:?}",
+        mangled.len()
     );
 }

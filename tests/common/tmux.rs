@@ -141,6 +141,12 @@ impl Tmux {
         self.wait_for(&format!("{text:?} on screen"), |s| s.contains(text))
     }
 
+    /// Forget the lines scrolled off the screen (what `screen` reads beyond it).
+    pub fn clear_history(&self) {
+        let out = self.tmux(&["clear-history"]);
+        assert!(out.status.success(), "clear-history");
+    }
+
     pub fn resize(&self, cols: u16, rows: u16) {
         let out = self.tmux(&[
             "resize-window",
