@@ -105,8 +105,11 @@ fn console_deploys_rolls_back_follows_logs_and_opens_a_shell() {
     // Rollback from History on h1: focus the table, the release below the current
     // one (v1), Enter, and the confirmation names it.
     t.keys(&["3"]);
-    t.wait_for("the History table with v1", |s| {
-        s.contains("history · tcons") && s.contains(v1.trim())
+    // (The table loaded before the deploy may show first: wait for v2 as current.)
+    t.wait_for("the History table with v2 current and v1", |s| {
+        s.contains("history · tcons")
+            && s.contains(&format!("▶ {}", v2.trim()))
+            && s.contains(v1.trim())
     });
     t.keys(&["Enter", "j", "Enter"]);
     let confirm = t.wait_text("Roll tcons back?");
@@ -137,6 +140,8 @@ fn console_deploys_rolls_back_follows_logs_and_opens_a_shell() {
     // (No Escape right before: ESC and a key that follows at once read as Alt+key.)
     t.keys(&["s"]);
     t.wait_text("shell for tcons");
+    // Typed before the remote prompt, a line can be lost in the hand-over.
+    t.wait_text("tcons@h1");
     t.line("id -un");
     t.wait_text("\ntcons\n");
     t.line("exit");
