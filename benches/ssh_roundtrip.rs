@@ -18,7 +18,10 @@ use raijin::ssh::NoPrompt;
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let state = root.join("target/testbed");
+    // Another checkout of this machine may share the running hosts (scripts/testbed).
+    let state = std::env::var_os("RAIJIN_TESTBED_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/testbed"));
     let up = Command::new(root.join("scripts/testbed"))
         .args(["up", "1"])
         .status();

@@ -6,6 +6,8 @@
 #[path = "common/apps.rs"]
 mod apps;
 mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::BufRead as _;
@@ -14,8 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use apps::{binary_app, deploy_ok, fresh, ready, run};
-use common::{Testbed, lock_host, stderr, stdout};
+use apps::{RemoveOnDrop, binary_app, deploy_ok, fresh, ready, run};
+use common::{lock_host, stderr, stdout};
+use tmux::Tmux;
 
 fn now_us() -> u64 {
     SystemTime::now()
@@ -33,13 +36,12 @@ struct Follower {
 
 impl Follower {
     fn start(cfg: &Path, args: &[&str]) -> Follower {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+        let mut child = common::raijin_cmd()
             .arg("-c")
             .arg(cfg)
             .arg("logs")
             .args(args)
             .arg("--json")
-            .env_remove("SSH_AUTH_SOCK")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -91,20 +93,6 @@ impl Drop for Follower {
     }
 }
 
-/// Removes an app from its hosts when dropped: the logging apps would
-/// otherwise keep filling the hosts' journals after the test.
-struct Remove<'a> {
-    tb: &'a Testbed,
-    app: &'a str,
-    hosts: &'a [&'a str],
-}
-
-impl Drop for Remove<'_> {
-    fn drop(&mut self) {
-        fresh(self.tb, self.app, self.hosts);
-    }
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -123,13 +111,21 @@ fn logs_merge_three_hosts_in_time_order_history_then_follow() {
         "",
     );
     let (_d, cfg) = tb.temp_config(&body);
-    let _remove = Remove {
+    let _remove = RemoveOnDrop {
         tb,
         app: "tlogs",
         hosts: &hosts,
     };
     deploy_ok(&cfg, "tlogs", "l1");
-    std::thread::sleep(Duration::from_secs(2));
+    // Each host's journal has 5 ticks.
+    for h in hosts {
+        tb.wait_for_output(
+            h,
+            "journalctl -u tlogs-web.service -o cat --no-pager | grep -c '^tick ' | awk '{print ($1 >= 5) ? \"yes\" : \"no\"}'",
+            "yes",
+            30,
+        );
+    }
 
     // History: the last 5 lines of each host, merged in time order.
     let out = run(&cfg, &["logs", "tlogs", "-n", "5", "--json"]);
@@ -231,12 +227,11 @@ fn logs_merge_three_hosts_in_time_order_history_then_follow() {
         assert!(t.len() >= 50, "{h}: {} lines", t.len());
         assert!(t.windows(2).all(|w| w[0] < w[1]), "{h} out of order");
     }
-    // journald wakes followers 0 to ~450 ms after a line is logged; lines
-    // are held up to 250 ms to order the hosts.
-    assert!(p90 <= 500.0, "p90 {p90:.0} ms");
-    assert!(max <= 1000.0, "max {max:.0} ms");
+    // Correctness bounds only (generous: 4 test threads share 2 cores with the hosts);
+    // the latency figures are a benchmark: scripts/bench-timings.
+    assert!(max <= 5000.0, "a line took {max:.0} ms to arrive");
     assert!(
-        max_back <= 400_000,
+        max_back <= 2_000_000,
         "out of order by {} ms",
         max_back / 1000
     );
@@ -244,18 +239,6 @@ fn logs_merge_three_hosts_in_time_order_history_then_follow() {
         inversions * 5 <= got.len(),
         "{inversions} lines out of order"
     );
-}
-
-/// Heals the host's link when dropped, whatever happened.
-struct Cut<'a> {
-    tb: &'a Testbed,
-    host: &'a str,
-}
-
-impl Drop for Cut<'_> {
-    fn drop(&mut self) {
-        self.tb.script(&["heal", self.host]);
-    }
 }
 
 #[test]
@@ -276,7 +259,7 @@ fn a_host_that_drops_leaves_a_marker_and_resumes_with_nothing_lost_or_doubled() 
         )
     );
     let (_d, cfg) = tb.temp_config(&body);
-    let _remove = Remove {
+    let _remove = RemoveOnDrop {
         tb,
         app: "tlogcut",
         hosts: &hosts,
@@ -307,8 +290,7 @@ fn a_host_that_drops_leaves_a_marker_and_resumes_with_nothing_lost_or_doubled() 
     let cut_at = Instant::now();
     let healed_at;
     {
-        tb.script(&["cut", "h4"]);
-        let _cut = Cut { tb, host: "h4" };
+        let _cut = tb.cut("h4");
         take(&mut events, cut_at + Duration::from_secs(10));
         healed_at = Instant::now();
     }
@@ -422,7 +404,12 @@ fn markers(events: &[(Instant, serde_json::Value)]) -> Vec<String> {
 #[test]
 fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes() {
     let Some(tb) = ready() else { return };
-    let hosts = ["h2", "h3"];
+    // Its commands go through systemd-run, which mangles `;` and `$` when a
+    // daemon-reload happens meanwhile (a known bug, tests/README.md): the hosts are
+    // this test's alone.
+    let _h4 = lock_host("h4");
+    let _h5 = lock_host("h5");
+    let hosts = ["h4", "h5"];
     fresh(tb, "texec", &hosts);
     let body = binary_app(
         tb,
@@ -450,7 +437,7 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
     }
 
     // One host: output untouched, its exit code, stderr apart.
-    let out = run(&cfg, &["exec", "texec", "--host", "h3", "--", "id", "-un"]);
+    let out = run(&cfg, &["exec", "texec", "--host", "h5", "--", "id", "-un"]);
     assert_eq!(stdout(&out), "texec\n");
     let out = run(
         &cfg,
@@ -458,7 +445,7 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
             "exec",
             "texec",
             "--host",
-            "h2",
+            "h4",
             "--",
             "echo oops >&2; exit 7",
         ],
@@ -473,13 +460,13 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
             "exec",
             "texec",
             "--",
-            "[ \"$(hostname)\" = h3 ] && exit 5; echo fine",
+            "[ \"$(hostname)\" = h5 ] && exit 5; echo fine",
         ],
     );
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "[h2] fine\n");
+    assert_eq!(stdout(&out), "[h4] fine\n");
     assert!(
-        stderr(&out).contains("[h3] exit code 5"),
+        stderr(&out).contains("[h5] exit code 5"),
         "{}",
         stderr(&out)
     );
@@ -494,14 +481,14 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
     );
 
     // Ctrl-C stops the command on the host too.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+    let mut child = common::raijin_cmd()
         .args([
             "-c",
             cfg.to_str().unwrap(),
             "exec",
             "texec",
             "--host",
-            "h2",
+            "h4",
             "--",
             "sleep 300",
         ])
@@ -509,7 +496,7 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
         .unwrap();
     let units = "systemctl list-units --no-legend --plain 'raijin-exec-texec-*' | wc -l; pgrep -c -x sleep -u texec || true";
     let deadline = Instant::now() + Duration::from_secs(20);
-    while tb.ssh("h2", units).split_whitespace().collect::<Vec<_>>() != ["1", "1"] {
+    while tb.ssh("h4", units).split_whitespace().collect::<Vec<_>>() != ["1", "1"] {
         assert!(Instant::now() < deadline, "the command never started");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -520,128 +507,12 @@ fn exec_runs_as_the_app_user_in_the_app_dir_with_its_env_and_passes_exit_codes()
     assert_eq!(child.wait().unwrap().code(), Some(130));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left = tb.ssh("h2", units);
+        let left = tb.ssh("h4", units);
         if left.split_whitespace().collect::<Vec<_>>() == ["0", "0"] {
             break;
         }
-        assert!(Instant::now() < deadline, "still running on h2: {left}");
+        assert!(Instant::now() < deadline, "still running on h4: {left}");
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A tmux session running a shell, for driving a real terminal.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(cols: u16, rows: u16) -> Tmux {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("raijin-test-{}-{n}", std::process::id());
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &name])
-            .stderr(Stdio::null())
-            .status();
-        let ok = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                &cols.to_string(),
-                "-y",
-                &rows.to_string(),
-            ])
-            .args([
-                "env",
-                "-u",
-                "SSH_AUTH_SOCK",
-                "PS1=$ ",
-                "bash",
-                "--norc",
-                "--noprofile",
-            ])
-            .status()
-            .unwrap();
-        assert!(ok.success(), "tmux new-session");
-        Tmux { name }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let ok = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-
-    fn line(&self, text: &str) {
-        self.keys(&[text, "Enter"]);
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Wait until `pred` holds for the screen.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn resize(&self, cols: u16, rows: u16) {
-        let ok = Command::new("tmux")
-            .args([
-                "resize-window",
-                "-t",
-                &self.name,
-                "-x",
-                &cols.to_string(),
-                "-y",
-                &rows.to_string(),
-            ])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-
-    /// The pid of the program running in the pane's shell.
-    fn child_pid(&self) -> Option<String> {
-        let out = Command::new("tmux")
-            .args(["list-panes", "-t", &self.name, "-F", "#{pane_pid}"])
-            .output()
-            .unwrap();
-        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .map(str::to_string)
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
     }
 }
 
@@ -670,9 +541,9 @@ fn shell_in_a_real_terminal_user_dir_env_resize_ctrl_c_exit_status_terminal_rest
     let raijin = env!("CARGO_BIN_EXE_raijin");
     let cfg = cfg.to_str().unwrap();
 
-    let t = Tmux::start(100, 30);
+    let t = Tmux::shell(100, 30);
     t.line(&format!(
-        "{raijin} -c {cfg} shell tshell; echo EXIT=$?; stty -a"
+        "{raijin} -c {cfg} shell tshell; echo EXIT=$?; stty -a; echo STTY-END"
     ));
     t.wait_for("the app shell's prompt", |s| s.contains("tshell@h3"));
     t.line("id -un; pwd; echo \"[$GREETING]\"; stty size");
@@ -682,14 +553,20 @@ fn shell_in_a_real_terminal_user_dir_env_resize_ctrl_c_exit_status_terminal_rest
         "{s}"
     );
 
+    // The resize reaches the remote terminal: ask until it answers with the new size
+    // (raijin forwards it on its own schedule; the question may overtake it).
     t.resize(120, 40);
-    std::thread::sleep(Duration::from_millis(500));
-    t.line("stty size");
-    t.wait_for("the new size", |s| s.contains("40 120"));
+    let resized = common::wait_until(Duration::from_secs(20), || {
+        t.line("stty size");
+        common::wait_until(Duration::from_millis(500), || {
+            t.screen().contains("\n40 120\n")
+        })
+    });
+    assert!(resized, "the new size never arrived:\n{}", t.screen());
 
     // Ctrl-C interrupts the remote command, not raijin.
     t.line("sleep 100; echo NOT-INTERRUPTED");
-    std::thread::sleep(Duration::from_millis(700));
+    tb.wait_for_output("h3", "pgrep -c -x sleep -u tshell || true", "1", 20);
     t.keys(&["C-c"]);
     t.line("echo still-here");
     let s = t.wait_for("the shell after Ctrl-C", |s| s.contains("\nstill-here\n"));
@@ -697,21 +574,30 @@ fn shell_in_a_real_terminal_user_dir_env_resize_ctrl_c_exit_status_terminal_rest
 
     t.line("exit 3");
     let s = t.wait_for("the exit status and stty -a", |s| {
-        s.contains("EXIT=3") && s.contains("speed")
+        s.contains("EXIT=3") && s.contains("\nSTTY-END")
     });
     let after = s.split("EXIT=3").nth(1).unwrap();
     assert!(sane(after), "terminal not restored:\n{after}");
 
     // Killed from outside mid-session: the terminal is restored all the same.
     t.line("clear");
+    t.clear_history();
+    t.wait_for("a clear screen", |s| !s.contains("tshell@h3"));
     t.line(&format!(
-        "{raijin} -c {cfg} shell tshell --host h3; echo EXIT=$?; stty -a"
+        "{raijin} -c {cfg} shell tshell --host h3; echo EXIT=$?; stty -a; echo STTY-END"
     ));
     t.wait_for("the app shell's prompt", |s| s.contains("tshell@h3"));
-    let pid = t.child_pid().expect("raijin's pid");
+    let pid = {
+        let out = Command::new("pgrep")
+            .args(["-n", "-f", &format!("{cfg} shell tshell --host h3")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert!(!pid.is_empty(), "raijin is not running");
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let s = t.wait_for("the exit after SIGTERM", |s| {
-        s.contains("EXIT=143") && s.contains("speed")
+        s.contains("EXIT=143") && s.contains("\nSTTY-END")
     });
     let after = s.split("EXIT=143").nth(1).unwrap();
     assert!(sane(after), "terminal not restored:\n{after}");
@@ -731,7 +617,7 @@ struct KeyringEntry {
 
 impl KeyringEntry {
     fn set(key: &str, value: &str) -> KeyringEntry {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
+        let mut child = common::raijin_cmd()
             .args(["secrets", "set", key])
             .env("RAIJIN_KEYRING_STORE", "keyutils")
             .stdin(Stdio::piped())
@@ -750,7 +636,7 @@ impl KeyringEntry {
 
 impl Drop for KeyringEntry {
     fn drop(&mut self) {
-        let _ = Command::new(env!("CARGO_BIN_EXE_raijin"))
+        let _ = common::raijin_cmd()
             .args(["secrets", "rm", &self.key])
             .env("RAIJIN_KEYRING_STORE", "keyutils")
             .output();
@@ -760,7 +646,9 @@ impl Drop for KeyringEntry {
 #[test]
 fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_line() {
     let Some(tb) = ready() else { return };
-    fresh(tb, "tpem", &["h2"]);
+    // Its hook goes through systemd-run (see the exec test): h5 is this test's alone.
+    let _h5 = lock_host("h5");
+    fresh(tb, "tpem", &["h5"]);
     let pem = format!(
         "-----BEGIN TEST KEY {}-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END TEST KEY-----",
         std::process::id()
@@ -771,7 +659,7 @@ fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_li
     let body = binary_app(
         tb,
         "tpem",
-        &["h2"],
+        &["h5"],
         9405,
         &format!("PEM = \"keyring:{key}\"\n"),
         hook,
@@ -807,7 +695,7 @@ fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_li
     // The service.
     let served = Command::new("curl")
         .args(["-s", "-m", "5", "-H", "Host: tpem.test"])
-        .arg(format!("http://{}/env/PEM", tb.addr("h2")))
+        .arg(format!("http://{}/env/PEM", tb.addr("h5")))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&served.stdout), pem);
@@ -815,13 +703,13 @@ fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_li
     let got = run(&cfg, &["exec", "tpem", "--", "printenv", "PEM"]);
     assert_eq!(stdout(&got), format!("{pem}\n"));
     // The shell, in a real terminal.
-    let t = Tmux::start(100, 30);
+    let t = Tmux::shell(100, 30);
     t.line(&format!(
         "{} -c {} shell tpem",
         env!("CARGO_BIN_EXE_raijin"),
         cfg.display()
     ));
-    t.wait_for("the app shell's prompt", |s| s.contains("tpem@h2"));
+    t.wait_for("the app shell's prompt", |s| s.contains("tpem@h5"));
     t.line("printenv PEM | wc -l; printenv PEM | md5sum; exit");
     let want = {
         let out = Command::new("sh")
@@ -833,4 +721,202 @@ fn a_multi_line_keyring_secret_arrives_whole_everywhere_and_is_masked_line_by_li
     };
     let s = t.wait_for("the lines and digest", |s| s.contains(&want));
     assert!(s.contains("\n3\n"), "{s}");
+}
+
+/// The records of `raijin logs ARGS... --json` (history only), as JSON values.
+fn log_records(cfg: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all = vec!["logs"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = run(cfg, &all);
+    assert!(out.status.success(), "logs {args:?}: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn logs_select_by_host_process_priority_and_since() {
+    let Some(tb) = ready() else { return };
+    let hosts = ["h1", "h2"];
+    fresh(tb, "tlogsel", &hosts);
+    // web logs a tick every 100 ms (info); worker logs an error and a notice every
+    // 100 ms, their priority set by the syslog prefix systemd reads on stdout.
+    let worker = "[apps.tlogsel.processes.worker]\n\
+                  command = \"n=0; while :; do n=$((n+1)); echo \\\"<3>worker error $n\\\"; echo \\\"<5>worker notice $n\\\"; sleep 0.1; done\"\n";
+    let body = binary_app(
+        tb,
+        "tlogsel",
+        &hosts,
+        9406,
+        "HELLO_LOG_EVERY_MS = \"100\"\n",
+        worker,
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let _remove = RemoveOnDrop {
+        tb,
+        app: "tlogsel",
+        hosts: &hosts,
+    };
+    deploy_ok(&cfg, "tlogsel", "q1");
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    // Both hosts have logged at least 20 lines of each process after `since`.
+    for h in hosts {
+        for (unit, pat) in [("web", "^tick "), ("worker", "^worker error ")] {
+            tb.wait_for_output(
+                h,
+                &format!(
+                    "journalctl -u tlogsel-{unit}.service --since @{since} -o cat --no-pager | grep -c '{pat}' | awk '{{print ($1 >= 20) ? \"yes\" : \"no\"}}'"
+                ),
+                "yes",
+                30,
+            );
+        }
+    }
+
+    // --process: only that process's unit, from every host.
+    let recs = log_records(&cfg, &["tlogsel", "--process", "worker", "-n", "30"]);
+    assert_eq!(recs.len(), 60, "30 per host");
+    for r in &recs {
+        assert_eq!(r["unit"], "tlogsel-worker.service", "{r}");
+    }
+    for h in hosts {
+        assert_eq!(recs.iter().filter(|r| r["host"] == h).count(), 30);
+    }
+
+    // --host: only that host.
+    let recs = log_records(&cfg, &["tlogsel", "--host", "h2", "-n", "10"]);
+    assert_eq!(recs.len(), 10);
+    assert!(recs.iter().all(|r| r["host"] == "h2"));
+
+    // --priority: this level or more urgent (err = 3); the notices (5) and the
+    // ticks (info, 6) are left out.
+    let recs = log_records(&cfg, &["tlogsel", "--priority", "err", "-n", "200"]);
+    assert!(!recs.is_empty());
+    for r in &recs {
+        assert!(r["priority"].as_u64().unwrap() <= 3, "{r}");
+        let msg = r["message"].as_str().unwrap();
+        assert!(msg.starts_with("worker error "), "{r}");
+    }
+    let recs = log_records(&cfg, &["tlogsel", "--priority", "notice", "-n", "200"]);
+    assert!(
+        recs.iter()
+            .any(|r| r["message"].as_str().unwrap().starts_with("worker notice "))
+    );
+    assert!(recs.iter().all(|r| r["priority"].as_u64().unwrap() <= 5));
+
+    // --since: every line from that time on (not only the last 10), none before.
+    let recs = log_records(
+        &cfg,
+        &[
+            "tlogsel",
+            "--process",
+            "web",
+            "--since",
+            &format!("@{since}"),
+        ],
+    );
+    for h in hosts {
+        let ticks = recs
+            .iter()
+            .filter(|r| r["host"] == h && r["message"].as_str().unwrap().starts_with("tick "))
+            .count();
+        assert!(ticks >= 20, "{h}: {ticks} ticks since @{since}");
+    }
+    let first = recs
+        .iter()
+        .map(|r| r["time_us"].as_u64().unwrap())
+        .min()
+        .unwrap();
+    assert!(
+        first >= since * 1_000_000,
+        "a line from before --since: {first}"
+    );
+    let before = log_records(&cfg, &["tlogsel", "--process", "web", "-n", "1000"]);
+    assert!(
+        before
+            .iter()
+            .any(|r| r["time_us"].as_u64().unwrap() < since * 1_000_000),
+        "the history has earlier lines, which --since left out"
+    );
+}
+
+/// `raijin exec` runs CMD through `sh -c` (README): shell syntax reaches the shell as
+/// written. Today `systemd-run` expands `${...}` and `$$` in the command first.
+#[test]
+fn exec_passes_shell_syntax_with_dollars_untouched() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "tdollar", &["h1"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tdollar", &["h1"], 9407, "", ""));
+    deploy_ok(&cfg, "tdollar", "d1");
+    let out = run(
+        &cfg,
+        &[
+            "exec",
+            "tdollar",
+            "--",
+            "X=set; echo \"${X} ${UNSET-default} ${#X} $(( $$ > 1 ))\"",
+        ],
+    );
+    assert_eq!(stdout(&out), "set default 3 1\n", "{}", stderr(&out));
+}
+
+#[test]
+fn logs_exit_1_when_a_hosts_history_cannot_be_read() {
+    let Some(tb) = ready() else { return };
+    let body = format!(
+        "[ssh]\nconnect_timeout_secs = 2\n\n{}[hosts.ghost]\naddress = \"10.77.99.2\"\nuser = \"root\"\n\
+         identity_file = \"{}\"\nknown_hosts = \"{}\"\n\
+         [apps.tlogx]\nhosts = [\"h1\", \"ghost\"]\nartifact = \"{}\"\nkind = \"binary\"\n\
+         [apps.tlogx.processes.web]\ncommand = \"./hello serve\"\n",
+        tb.host_block("h1", "h1"),
+        tb.key("id_ed25519").display(),
+        tb.known_hosts().display(),
+        apps::hello_bin(tb).display()
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let out = run(&cfg, &["logs", "tlogx", "-n", "5"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The host that could not be read is named in the stream, in its place.
+    assert!(
+        stdout(&out)
+            .contains("-- stream from ghost stopped: no answer from 10.77.99.2:22 within 2 s --"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A daemon-reload on the host (another app's deploy does one) while raijin's
+/// `systemd-run` command for exec, hooks and the shell starts must not change the
+/// command. Today systemd re-reads the transient unit it wrote and mis-parses `;` and
+/// `$` in it. The command is the one raijin renders (`AsApp::pipe`), run on the host
+/// right after a reload was started, 30 times.
+#[test]
+fn exec_commands_survive_a_concurrent_daemon_reload() {
+    let Some(tb) = ready() else { return };
+    let _h5 = lock_host("h5");
+    fresh(tb, "treload", &["h5"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "treload", &["h5"], 9408, "", ""));
+    deploy_ok(&cfg, "treload", "r1");
+    let config = raijin::config::load(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let app = &config.apps["treload"];
+    let layout = raijin::remote::Layout::new("treload");
+    let command = raijin::remote::scripts::as_app::AsApp::for_current(app, &layout)
+        .pipe(None, "echo one; echo \"$RAIJIN_APP\"");
+    let script = format!(
+        "for i in $(seq 1 30); do (systemctl daemon-reload &); {command} | tr '\\n' ' '; echo; done"
+    );
+    let out = tb.ssh("h5", &script);
+    fresh(tb, "treload", &["h5"]);
+    let mangled: Vec<&str> = out.lines().filter(|l| *l != "one treload ").collect();
+    assert!(
+        mangled.is_empty(),
+        "{} of 30 mangled: {mangled:?}",
+        mangled.len()
+    );
 }

@@ -8,6 +8,8 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -47,10 +49,9 @@ fn standins() -> PathBuf {
 /// no inherited Bitwarden session.
 fn raijin(args: &[&str], stdin: Option<&str>, env: &[(&str, &std::ffi::OsStr)]) -> Output {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_raijin"));
+    let mut cmd = common::raijin_cmd();
     cmd.args(args)
         .current_dir(dir.path())
-        .env_remove("RAIJIN_CONFIG")
         .env_remove("BW_SESSION")
         .env(keyring::STORE_ENV, "keyutils")
         .stdin(if stdin.is_some() {
@@ -322,8 +323,9 @@ fn check_reports_every_key_with_its_adapter_and_never_a_value() {
     let elapsed = started.elapsed();
     let report = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{report}{}", text(&out.stderr));
-    // Two 1 s timeouts in parallel with everything else.
-    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    // The stand-ins sleep 30 s: the 1 s timeouts stopped them. (How fast, in parallel:
+    // a benchmark, scripts/bench-timings.)
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
 
     assert!(
         report.starts_with("keyring store: Linux kernel keyutils\nKEY "),
@@ -574,16 +576,7 @@ fn real_bw() -> bool {
         .stdin(Stdio::null())
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the Bitwarden CLI is not installed (npm install -g @bitwarden/cli)"
-        );
-        eprintln!(
-            "skipped: the Bitwarden CLI `bw` is not installed (npm install -g @bitwarden/cli)"
-        );
-    }
-    found
+    found || common::skip("the Bitwarden CLI `bw` is not installed (npm install -g @bitwarden/cli)")
 }
 
 /// A Bitwarden CLI data directory: fresh (not logged in), or a fake logged-in account
@@ -781,6 +774,8 @@ fn resolving_writes_the_value_nowhere() {
         manifest_dir(),
         dir.path().to_path_buf(),
         std::env::temp_dir(),
+        // The HOME and state directory raijin ran with.
+        common::sandbox().dir.clone(),
     ];
     roots.extend(home);
     roots.extend(raijin::logging::log_dir());
@@ -850,6 +845,9 @@ fn a_missing_secret_fails_the_deploy_before_the_build() {
 #[test]
 fn a_deployed_keyring_secret_is_only_in_the_hosts_env_file() {
     let Some(tb) = common::testbed() else { return };
+    // Its hook goes through systemd-run, which mangles `$` when a daemon-reload happens
+    // meanwhile (a known bug, tests/README.md): h5 is this test's alone.
+    let _h5 = common::lock_host("h5");
     let root = manifest_dir();
     let build = Command::new("sh")
         .args([
@@ -874,18 +872,18 @@ fn a_deployed_keyring_secret_is_only_in_the_hosts_env_file() {
     std::fs::write(
         &cfg,
         format!(
-            "{}[apps.tsecret]\nhosts = [\"h2\"]\nartifact = \"{}\"\nkind = \"binary\"\n\
+            "{}[apps.tsecret]\nhosts = [\"h5\"]\nartifact = \"{}\"\nkind = \"binary\"\n\
              [apps.tsecret.env]\nPORT = \"9121\"\nDB_PASSWORD = \"{}\"\n\
              [apps.tsecret.processes.web]\ncommand = \"./hello serve\"\n\
              [apps.tsecret.hooks]\npost_install = \"echo the password is $DB_PASSWORD\"\n",
-            tb.host_block("h2", "h2"),
+            tb.host_block("h5", "h5"),
             root.join("target/hello/release/hello").display(),
             e.reference()
         ),
     )
     .expect("config");
     let c = cfg.to_str().expect("utf-8");
-    let boot = raijin(&["-c", c, "host", "bootstrap", "h2"], None, &[]);
+    let boot = raijin(&["-c", c, "host", "bootstrap", "h5"], None, &[]);
     assert!(boot.status.success(), "{}", text(&boot.stderr));
     let version = format!("s{}", unique());
     let out = raijin(
@@ -915,18 +913,34 @@ fn a_deployed_keyring_secret_is_only_in_the_hosts_env_file() {
     assert!(shown.contains("the password is ****"), "{shown}");
 
     // On the host: in the env file (0640 root:app), which the process reads.
-    let env = tb.ssh("h2", "cat /var/lib/raijin/tsecret/current/.raijin/env");
+    let env = tb.ssh("h5", "cat /var/lib/raijin/tsecret/current/.raijin/env");
     assert!(env.contains(&format!("DB_PASSWORD=\"{value}\"")), "{env}");
     let mode = tb.ssh(
-        "h2",
+        "h5",
         "stat -c '%a %U:%G' /var/lib/raijin/tsecret/current/.raijin/env",
     );
     assert_eq!(mode.trim(), "640 root:tsecret");
+    // Nowhere else on the host: not in the journal (the hook printed it, the service
+    // ran with it), not in the audit log, in no other file. The value reaches the
+    // host's grep on its standard input.
+    let release = tb.ssh("h5", "readlink /var/lib/raijin/tsecret/current");
+    let env_file = format!("/var/lib/raijin/tsecret/{}/.raijin/env", release.trim());
+    let scan = tb.ssh_stdin(
+        "h5",
+        "read -r v; echo \"journal $(journalctl --no-pager -o cat | grep -cF -e \"$v\")\"; \
+         echo \"audit $(grep -cF -e \"$v\" /var/lib/raijin/tsecret/audit.log)\"; \
+         grep -rlaF -e \"$v\" /etc /var /opt /root /home /tmp /srv /run /usr/local 2>/dev/null; true",
+        &format!("{value}\n"),
+    );
+    assert_eq!(scan, format!("journal 0\naudit 0\n{env_file}\n"));
+    let audit = tb.ssh("h5", "cat /var/lib/raijin/tsecret/audit.log");
+    assert!(audit.contains(&version), "{audit}");
 
     // Locally: nowhere on disk.
     let mut roots = vec![root.clone(), dir.path().to_path_buf(), std::env::temp_dir()];
     roots.extend(std::env::var_os("HOME").map(PathBuf::from));
     roots.extend(raijin::logging::log_dir());
+    roots.push(common::sandbox().dir.clone());
     for r in &roots {
         let found = files_containing(&value, r);
         assert!(
@@ -935,4 +949,35 @@ fn a_deployed_keyring_secret_is_only_in_the_hosts_env_file() {
             r.display()
         );
     }
+}
+
+#[test]
+fn secrets_set_on_a_terminal_asks_twice_without_echo() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        common::skip("tmux is not installed (scripts/test installs it)");
+        return;
+    }
+    let e = Entry::new("tty");
+    let value = format!("typed-{}", unique());
+    let t = tmux::Tmux::start_env(
+        100,
+        20,
+        &format!(
+            "{} secrets set {}; echo EXIT=$?; sleep 60",
+            env!("CARGO_BIN_EXE_raijin"),
+            e.key()
+        ),
+        &[(keyring::STORE_ENV, "keyutils")],
+    );
+    t.wait_text(&format!("Value for {}: ", e.key()));
+    t.line(&value);
+    t.wait_text("Repeat it: ");
+    t.line(&value);
+    let s = t.wait_for("raijin's exit", |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(!s.contains(&value), "the value was echoed:\n{s}");
+    assert_eq!(
+        keyring::get(&e.service, &e.name).expect("get").expose(),
+        value
+    );
 }

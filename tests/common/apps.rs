@@ -41,14 +41,18 @@ pub fn ready() -> Option<&'static Testbed> {
 }
 
 /// Remove every trace of `app` from the hosts (both the state directory and a legacy
-/// `.install`, its units, its activation unit, its Caddy site and its user).
+/// `.install`, its units — listed or not, as another raijin version may name them —,
+/// its activation unit, its Caddy site and its user).
 pub fn fresh(tb: &Testbed, app: &str, hosts: &[&str]) {
     let script = format!(
         "systemctl stop raijin.activate-{app}.service >/dev/null 2>&1; systemctl reset-failed raijin.activate-{app}.service >/dev/null 2>&1; \
          systemctl stop 'raijin.drain-{app}-*' >/dev/null 2>&1; \
          for f in /var/lib/raijin/{app}/units /var/lib/raijin/{app}/slot-units.a /var/lib/raijin/{app}/slot-units.b /opt/raijin/{app}/.install/units; do \
            if [ -f $f ]; then for u in $(cat $f); do systemctl disable --now \"$u\" >/dev/null 2>&1; systemctl stop \"${{u%@.service}}@*\" >/dev/null 2>&1; rm -f /etc/systemd/system/$u; done; fi; \
-         done; systemctl daemon-reload; \
+         done; \
+         for u in $(systemctl list-units --all --plain --no-legend '{app}-*' | awk '{{ if ($1 == \"●\") print $2; else print $1 }}'); do systemctl stop \"$u\" >/dev/null 2>&1; done; \
+         for f in /etc/systemd/system/{app}-*; do if [ -e \"$f\" ]; then systemctl disable \"${{f##*/}}\" >/dev/null 2>&1; rm -f \"$f\"; fi; done; \
+         systemctl daemon-reload; systemctl reset-failed '{app}-*' >/dev/null 2>&1; \
          rm -rf /opt/raijin/{app} /var/lib/raijin/{app} /opt/raijin/.raijin-migrate-{app}; \
          if [ -f /etc/caddy/raijin/{app}.caddy ]; then rm -f /etc/caddy/raijin/{app}.caddy; systemctl reload caddy; fi; \
          userdel {app} >/dev/null 2>&1; true"
@@ -153,4 +157,57 @@ pub fn curl(tb: &Testbed, host: &str, domain: &str, path: &str) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One host's kept releases, as `raijin history --json` reports them.
+#[derive(Debug)]
+pub struct Hist {
+    pub host: String,
+    /// Newest first.
+    pub versions: Vec<String>,
+    pub current: Option<String>,
+    pub previous: Option<String>,
+    pub bad: Vec<String>,
+}
+
+/// The `--json` history of `app`, per host.
+pub fn history(cfg: &Path, app: &str) -> Vec<Hist> {
+    let out = run(cfg, &["history", app, "--json"]);
+    assert!(out.status.success(), "history {app}: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("history JSON");
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    v.as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| {
+            let rels = h["releases"].as_array().expect("releases");
+            let pick = |key: &str| -> Vec<String> {
+                rels.iter()
+                    .filter(|r| key.is_empty() || r[key] == true)
+                    .map(|r| text(&r["version"]).expect("version"))
+                    .collect()
+            };
+            Hist {
+                host: text(&h["host"]).unwrap_or_default(),
+                versions: pick(""),
+                current: pick("current").first().cloned(),
+                previous: text(&h["previous"]),
+                bad: pick("bad"),
+            }
+        })
+        .collect()
+}
+
+/// Removes an app from its hosts when dropped (see [`fresh`]): for apps that would go
+/// on filling the hosts' journals or restarting after the test.
+pub struct RemoveOnDrop<'a> {
+    pub tb: &'a Testbed,
+    pub app: &'a str,
+    pub hosts: &'a [&'a str],
+}
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        fresh(self.tb, self.app, self.hosts);
+    }
 }

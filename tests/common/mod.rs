@@ -1,16 +1,51 @@
 //! Test fixture for the testbed: real Debian hosts booted with systemd-nspawn
-//! (scripts/testbed). Under CI (CI=true) a testbed that cannot start fails
-//! the test; elsewhere the test is skipped with the reason printed.
+//! (scripts/testbed), and the sandbox every raijin run of a test gets.
+//!
+//! - **Strict mode.** Under `CI=true` or `RAIJIN_STRICT=1` (scripts/test sets it) a
+//!   testbed that cannot start, or any other missing prerequisite, fails the test;
+//!   elsewhere the test is skipped with the reason printed ([`skip`]).
+//! - **Sandbox.** Each test (keyed by its thread's name, which the test harness sets to
+//!   the test's name) has its own HOME, XDG config and state directories, no ssh-agent
+//!   and no ssh config: raijin never reads the runner's `~/.ssh/config` or agent, and
+//!   never writes the runner's `~/.local/state/raijin`. [`raijin_cmd`] applies it.
+//! - **Host locks.** [`lock_host`] takes a host for a test that damages it (cuts its
+//!   link, changes its key, stops its services); [`share_host`] for a test that only
+//!   needs it intact. Both are `flock`s on files in the testbed state directory, so
+//!   they hold across threads, test binaries and checkouts sharing the hosts.
+//! - **Link cuts** heal when their guard drops ([`Testbed::cut`]).
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Hosts every test run boots: h1–h3 for shared read-only work, h4 and h5
 /// for tests that cut links or change host keys (serialized per host).
 pub const HOSTS: usize = 5;
+
+/// Whether a missing prerequisite must fail the test instead of skipping it.
+pub fn strict() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+        || std::env::var("RAIJIN_STRICT").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Skip the calling test because `reason`; under [`strict`] mode, fail it instead.
+/// Returns `false` so that callers can write `if !have_x() { return skip(..) }`.
+pub fn skip(reason: &str) -> bool {
+    assert!(
+        !strict(),
+        "not skipping under CI=true / RAIJIN_STRICT=1: {reason}"
+    );
+    // Straight to the stderr file: the test harness captures eprintln! of a passing
+    // test, and a skip must be seen.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+    false
+}
 
 pub struct Testbed {
     pub root: PathBuf,
@@ -52,6 +87,17 @@ impl Testbed {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Cut `host`'s direct link; it heals when the returned guard is dropped, whatever
+    /// happens in between (a failed assertion included). Hold [`lock_host`] first.
+    pub fn cut<'a>(&'a self, host: &'a str) -> Cut<'a> {
+        self.script(&["cut", host]);
+        Cut {
+            tb: self,
+            host,
+            healed: false,
+        }
+    }
+
     /// OpenSSH into a host as root (independent of raijin), returning stdout.
     pub fn ssh(&self, host: &str, cmd: &str) -> String {
         self.ssh_with(host, cmd, &[])
@@ -68,6 +114,72 @@ impl Testbed {
         self.ssh_with(host, cmd, &opts)
     }
 
+    /// OpenSSH into a host as root: the whole output, whatever the exit status.
+    pub fn ssh_output(&self, host: &str, cmd: &str) -> Output {
+        Command::new("ssh")
+            .arg("-F")
+            .arg(self.ssh_config())
+            .args(["-o", "BatchMode=yes"])
+            .arg(format!("tb-{host}"))
+            .arg(cmd)
+            .env_remove("SSH_AUTH_SOCK")
+            .output()
+            .expect("run ssh")
+    }
+
+    /// OpenSSH into a host as root with `input` on the command's standard input (for
+    /// values that must not appear on a command line); returns stdout.
+    pub fn ssh_stdin(&self, host: &str, cmd: &str, input: &str) -> String {
+        use std::io::Write as _;
+        let mut child = Command::new("ssh")
+            .arg("-F")
+            .arg(self.ssh_config())
+            .args(["-o", "BatchMode=yes"])
+            .arg(format!("tb-{host}"))
+            .arg(cmd)
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run ssh");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write to ssh");
+        let out = child.wait_with_output().expect("wait for ssh");
+        assert!(
+            out.status.success(),
+            "ssh {host} {cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// OpenSSH into a host as root with `input` on stdin: the whole output, whatever
+    /// the exit status.
+    pub fn ssh_output_stdin(&self, host: &str, cmd: &str, input: &[u8]) -> Output {
+        use std::io::Write as _;
+        let mut child = Command::new("ssh")
+            .arg("-F")
+            .arg(self.ssh_config())
+            .args(["-o", "BatchMode=yes"])
+            .arg(format!("tb-{host}"))
+            .arg(cmd)
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run ssh");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input).expect("write to ssh");
+        drop(stdin);
+        child.wait_with_output().expect("wait for ssh")
+    }
+
     fn ssh_with(&self, host: &str, cmd: &str, opts: &[&str]) -> String {
         let config = self.ssh_config();
         let out = Command::new("ssh")
@@ -77,6 +189,7 @@ impl Testbed {
             .args(opts)
             .arg(format!("tb-{host}"))
             .arg(cmd)
+            .env_remove("SSH_AUTH_SOCK")
             .output()
             .expect("run ssh");
         assert!(
@@ -85,6 +198,17 @@ impl Testbed {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until `cmd` on `host` prints `want` (trimmed), polling; panics after
+    /// `secs` with the last output.
+    pub fn wait_for_output(&self, host: &str, cmd: &str, want: &str, secs: u64) {
+        let mut last = String::new();
+        let ok = wait_until(Duration::from_secs(secs), || {
+            last = self.ssh(host, cmd).trim().to_string();
+            last == want
+        });
+        assert!(ok, "{host}: `{cmd}` never printed {want:?}; last: {last:?}");
     }
 
     /// A raijin.toml in a fresh temp dir with the given body.
@@ -97,8 +221,14 @@ impl Testbed {
 
     /// A `[hosts.NAME]` block for a testbed host with the default key.
     pub fn host_block(&self, name: &str, host: &str) -> String {
+        self.host_block_as(name, host, "root")
+    }
+
+    /// A `[hosts.NAME]` block for a testbed host, logging in as `user` with the
+    /// default key.
+    pub fn host_block_as(&self, name: &str, host: &str, user: &str) -> String {
         format!(
-            "[hosts.{name}]\naddress = \"{}\"\nuser = \"root\"\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
+            "[hosts.{name}]\naddress = \"{}\"\nuser = \"{user}\"\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
             self.addr(host),
             self.key("id_ed25519").display(),
             self.known_hosts().display()
@@ -106,17 +236,36 @@ impl Testbed {
     }
 }
 
-/// The testbed with HOSTS hosts up, or None (skip) outside CI when it cannot run.
+/// A cut link, healed on drop (or earlier with [`Cut::heal`]).
+pub struct Cut<'a> {
+    tb: &'a Testbed,
+    host: &'a str,
+    healed: bool,
+}
+
+impl Cut<'_> {
+    pub fn heal(mut self) {
+        self.tb.script(&["heal", self.host]);
+        self.healed = true;
+    }
+}
+
+impl Drop for Cut<'_> {
+    fn drop(&mut self) {
+        if !self.healed {
+            self.tb.script(&["heal", self.host]);
+        }
+    }
+}
+
+/// The testbed with HOSTS hosts up, or None (skip, with the reason printed) outside
+/// strict mode when it cannot run.
 pub fn testbed() -> Option<&'static Testbed> {
     static TB: OnceLock<Result<Testbed, String>> = OnceLock::new();
-    let tb = TB.get_or_init(start);
-    match tb {
+    match TB.get_or_init(start) {
         Ok(tb) => Some(tb),
-        Err(reason) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("testbed unavailable under CI: {reason}")
-        }
         Err(reason) => {
-            eprintln!("SKIPPED: testbed unavailable: {reason}");
+            skip(&format!("testbed unavailable: {reason}"));
             None
         }
     }
@@ -152,17 +301,124 @@ fn start() -> Result<Testbed, String> {
     Ok(Testbed { root, state })
 }
 
+// ---- the sandbox ----
+
+/// The directories one test's raijin runs live in: HOME (with an empty `~/.ssh`),
+/// XDG config and state. Kept under the test binary's target/tmp until the next run
+/// of the same binary removes it.
+pub struct Sandbox {
+    pub dir: PathBuf,
+}
+
+impl Sandbox {
+    pub fn home(&self) -> PathBuf {
+        self.dir.join("home")
+    }
+    pub fn config_home(&self) -> PathBuf {
+        self.dir.join("config")
+    }
+    pub fn state_home(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+    /// raijin's state directory: its log file and the local audit log.
+    pub fn raijin_state(&self) -> PathBuf {
+        self.state_home().join("raijin")
+    }
+    pub fn local_audit_log(&self) -> PathBuf {
+        self.raijin_state().join("audit.log")
+    }
+
+    /// The variables a process of this test gets.
+    pub fn vars(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("HOME", self.home()),
+            ("XDG_CONFIG_HOME", self.config_home()),
+            ("XDG_STATE_HOME", self.state_home()),
+        ]
+    }
+
+    /// Give `cmd` this sandbox: HOME and XDG directories, no agent, no inherited
+    /// passphrase, config or testbed variables that would change what raijin does.
+    pub fn apply<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        for (k, v) in self.vars() {
+            cmd.env(k, v);
+        }
+        cmd.env_remove("SSH_AUTH_SOCK")
+            .env_remove("RAIJIN_SSH_PASSPHRASE")
+            .env_remove("RAIJIN_CONFIG")
+            .env_remove("RAIJIN_LOG")
+            .env_remove("NO_COLOR")
+    }
+}
+
+/// The current test's sandbox (by the test thread's name; threads a test spawns
+/// itself have no name and share one sandbox per process — pass [`sandbox`]'s result
+/// to them when it matters).
+pub fn sandbox() -> &'static Sandbox {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("spawned")
+        .replace("::", "-");
+    sandbox_named(&name)
+}
+
+pub fn sandbox_named(name: &str) -> &'static Sandbox {
+    static ALL: OnceLock<Mutex<HashMap<String, &'static Sandbox>>> = OnceLock::new();
+    let mut all = ALL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    all.entry(name.to_string()).or_insert_with(|| {
+        let dir = sandbox_root().join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["home/.ssh", "config", "state"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("create the sandbox");
+        }
+        Box::leak(Box::new(Sandbox { dir }))
+    })
+}
+
+/// `target/tmp/sandbox/PID` of this test binary; earlier runs' directories are removed
+/// once their process is gone.
+fn sandbox_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sandbox");
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for e in entries.flatten() {
+                let pid = e.file_name().to_string_lossy().into_owned();
+                if !Path::new("/proc").join(&pid).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        base.join(std::process::id().to_string())
+    })
+}
+
+/// The raijin binary as a command, in the current test's sandbox.
+pub fn raijin_cmd() -> Command {
+    raijin_cmd_in(sandbox())
+}
+
+pub fn raijin_cmd_in(sb: &Sandbox) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_raijin"));
+    sb.apply(&mut cmd);
+    cmd
+}
+
 /// Run the raijin binary with args; returns its output.
 pub fn raijin(args: &[&str]) -> Output {
     raijin_env(args, &[])
 }
 
 pub fn raijin_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_raijin"));
+    raijin_env_in(sandbox(), args, env)
+}
+
+pub fn raijin_env_in(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = raijin_cmd_in(sb);
     cmd.args(args);
-    // Keep tests independent of the runner's agent and ssh config.
-    cmd.env_remove("SSH_AUTH_SOCK")
-        .env_remove("RAIJIN_SSH_PASSPHRASE");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -191,15 +447,54 @@ pub fn fingerprint(pub_file: &Path) -> String {
         .to_string()
 }
 
-/// Per-host lock for tests that damage a host (cut its link, change its key).
-pub fn lock_host(host: &str) -> std::sync::MutexGuard<'static, ()> {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    static LOCKS: OnceLock<Mutex<HashMap<String, &'static Mutex<()>>>> = OnceLock::new();
-    let m = {
-        let mut map = LOCKS.get_or_init(Default::default).lock().unwrap();
-        *map.entry(host.to_string())
-            .or_insert_with(|| Box::leak(Box::new(Mutex::new(()))))
-    };
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// Poll `done` every 50 ms until it holds (true) or `timeout` passes (false).
+pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---- host locks ----
+
+/// A testbed host held by this test: exclusively ([`lock_host`]) or shared with other
+/// tests that leave it intact ([`share_host`]). Released on drop.
+pub struct HostLock {
+    _file: File,
+}
+
+/// Take `host` for a test that damages it (cuts its link, changes its host key, stops
+/// or hides its services): waits until no other test holds it, in any process.
+pub fn lock_host(host: &str) -> HostLock {
+    let file = lock_file(host);
+    file.lock().expect("flock the host");
+    HostLock { _file: file }
+}
+
+/// Take `host` for a test that needs it intact but does not damage it: any number of
+/// these at once, never while a [`lock_host`] holds it.
+pub fn share_host(host: &str) -> HostLock {
+    let file = lock_file(host);
+    file.lock_shared().expect("flock the host (shared)");
+    HostLock { _file: file }
+}
+
+fn lock_file(host: &str) -> File {
+    let dir = std::env::var_os("RAIJIN_TESTBED_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/testbed"))
+        .join("test-locks");
+    std::fs::create_dir_all(&dir).expect("create the host lock directory");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("{host}.lock")))
+        .expect("open the host lock file")
 }
