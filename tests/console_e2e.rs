@@ -224,7 +224,7 @@ fn console_palette_help_rebound_keys_mouse_and_cancel() {
 
     // ] and [ step through the tabs.
     t.keys(&["]"]);
-    t.wait_text("tconsk-web.service");
+    t.wait_text("tconsk-web@");
     t.keys(&["["]);
     t.wait_text("history · tconsk");
 
@@ -232,7 +232,7 @@ fn console_palette_help_rebound_keys_mouse_and_cancel() {
     // the selection. Enter then asks about the selected row.
     let (x, y) = find(&t, " Status");
     t.click(x + 1, y);
-    t.wait_text("tconsk-web.service");
+    t.wait_text("tconsk-web@");
     let (x, y) = find(&t, " History ");
     t.click(x + 1, y);
     t.wait_text("history · tconsk");

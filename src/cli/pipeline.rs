@@ -40,6 +40,14 @@ pub struct DeployArgs {
     /// Deploy to the reachable hosts when some cannot be reached (exit code 1)
     #[arg(long)]
     pub skip_unreachable: bool,
+    /// Roll out in batches of N hosts (or N% of them), each healthy before the next
+    /// starts; a failing batch stops the rollout
+    #[arg(long, value_name = "N|N%", value_parser = deploy::Batch::parse)]
+    pub batch: Option<deploy::Batch>,
+    /// When a batch fails: `stop` (earlier batches keep the new version) or
+    /// `revert-all` (they roll back too)
+    #[arg(long, value_name = "WHAT", default_value = "stop", value_parser = ["stop", "revert-all"], requires = "batch")]
+    pub on_failure: String,
 }
 
 #[derive(Args, Debug)]
@@ -180,6 +188,8 @@ pub async fn deploy(engine: &Engine, args: DeployArgs) -> ExitCode {
         lock_wait: args.lock_wait.map(Duration::from_secs),
         force_unlock: args.force_unlock,
         skip_unreachable: args.skip_unreachable,
+        batch: args.batch,
+        revert_all: args.on_failure == "revert-all",
     };
     let result = run_with_events(engine, &args.app, &hosts, args.json, |events| {
         Box::pin(async move { deploy::deploy(engine, req, &events).await })

@@ -139,6 +139,21 @@ fn app(
         None => DEFAULT_VERSIONS_TO_KEEP,
     };
 
+    let batch = a.str("batch").and_then(|b| match Batch::parse(b.value) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            cx.error(
+                b.at,
+                &b.path,
+                e,
+                Some(
+                    "`batch = \"2\"` (hosts) or `batch = \"25%\"` (of the app's hosts)".to_string(),
+                ),
+            );
+            None
+        }
+    });
+
     let user = match a.str("user") {
         Some(user) => {
             if !user.value.trim().is_empty() && !rules::is_unix_user(user.value) {
@@ -223,6 +238,7 @@ fn app(
         kind: kind.unwrap_or(AppKind::Binary),
         version_source,
         versions_to_keep,
+        batch,
         user,
         env_file: path(cx, a, "env_file", env),
         env: env_vars,

@@ -334,6 +334,27 @@ command = "./hello"
     }
 
     #[test]
+    fn a_batch_is_a_number_of_hosts_or_a_share_of_them() {
+        let with = |b: &str| {
+            MINIMAL.replace(
+                "[apps.hello.processes.web]",
+                &format!("batch = \"{b}\"\n\n[apps.hello.processes.web]"),
+            )
+        };
+        let config = load_at(&with("25%"), "raijin.toml").unwrap();
+        assert_eq!(config.apps["hello"].batch, Some(Batch::Percent(25)));
+        let config = load_at(&with("2"), "raijin.toml").unwrap();
+        assert_eq!(config.apps["hello"].batch, Some(Batch::Hosts(2)));
+        let e = errors(&with("0"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("error: `0` is not a batch size") && e[0].contains("(apps.hello.batch)"),
+            "{e:?}"
+        );
+        assert!(errors(&with("150%"))[0].contains("`150%` is not a batch size"));
+    }
+
+    #[test]
     fn a_syntax_error_is_the_only_error() {
         let err = load_at("[hosts.web1]\nport = 22\nport = 23\nbogus = 1\n", "r.toml").unwrap_err();
         assert_eq!(

@@ -120,6 +120,8 @@ pub struct AppConfig {
     pub version_source: VersionSource,
     /// At least `MIN_VERSIONS_TO_KEEP`.
     pub versions_to_keep: usize,
+    /// Default rolling-deploy batch (`batch = "2"` or `"25%"`); `--batch` overrides.
+    pub batch: Option<Batch>,
     /// Unix user the app runs as on the hosts; defaults to the app name.
     pub user: String,
     pub env_file: Option<PathBuf>,
@@ -314,5 +316,41 @@ mod tests {
         assert_eq!(host.target(), "web1");
         host.address = Some("10.0.0.5".into());
         assert_eq!(host.target(), "10.0.0.5");
+    }
+}
+
+/// The size of a rolling deploy's batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Batch {
+    Hosts(usize),
+    Percent(u8),
+}
+
+impl Batch {
+    /// `N` hosts or `N%` of them.
+    pub fn parse(s: &str) -> Result<Batch, String> {
+        let bad = || {
+            format!(
+                "`{s}` is not a batch size: give a number of hosts (2) or a share of them (25%)"
+            )
+        };
+        match s.strip_suffix('%') {
+            Some(p) => match p.parse::<u8>() {
+                Ok(p @ 1..=100) => Ok(Batch::Percent(p)),
+                _ => Err(bad()),
+            },
+            None => match s.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Batch::Hosts(n)),
+                _ => Err(bad()),
+            },
+        }
+    }
+
+    /// Hosts per batch out of `total` (at least one).
+    pub fn size(self, total: usize) -> usize {
+        match self {
+            Batch::Hosts(n) => n.max(1),
+            Batch::Percent(p) => (total * usize::from(p)).div_ceil(100).max(1),
+        }
     }
 }

@@ -187,6 +187,7 @@ pub(crate) static APP: Section = Section {
             },
             "the current release and the previous one are always kept, so rollback needs at least 2",
         ),
+        field("batch", Kind::Str),
         field("user", Kind::Str),
         field("env_file", Kind::Path),
         field("env", Kind::FreeStrings),

@@ -69,6 +69,8 @@ struct Seen {
     slot_ports: Vec<u16>,
     /// The slot already ran the release (a rollback right after a deploy).
     warm: bool,
+    /// The slot the release started in.
+    slot: Option<String>,
     result: Option<Vec<String>>,
 }
 
@@ -124,6 +126,7 @@ pub(crate) async fn activate(
                 Some("slot-warm") => seen.warm = true,
                 Some("slot-started") => {
                     let slot = words.next().unwrap_or_default().to_string();
+                    seen.slot = Some(slot.clone());
                     seen.slot_ports = words.filter_map(|p| p.parse().ok()).collect();
                     let ports = seen
                         .slot_ports
@@ -267,7 +270,16 @@ pub(crate) async fn activate(
             Ok(outcome.previous.or(seen.previous))
         }
         status => {
-            let unit = outcome.unit.clone().or_else(|| proxied_unit(app));
+            let unit = outcome
+                .unit
+                .clone()
+                .or_else(|| {
+                    let slot = seen.slot.as_deref()?;
+                    crate::remote::slots::instances(app, slot)
+                        .into_iter()
+                        .next()
+                })
+                .or_else(|| proxied_unit(app));
             let journal = match &unit {
                 Some(u) if seen.applied => journal(r, u).await,
                 _ => Vec::new(),

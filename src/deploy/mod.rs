@@ -50,7 +50,13 @@ pub struct DeployRequest {
     pub force_unlock: bool,
     /// Deploy to the reachable hosts and report the others as skipped.
     pub skip_unreachable: bool,
+    /// Roll out in batches of hosts, each healthy before the next starts.
+    pub batch: Option<Batch>,
+    /// When a batch fails, also roll the earlier batches back.
+    pub revert_all: bool,
 }
+
+pub use crate::config::Batch;
 
 /// What happened on one host.
 #[derive(Clone, Debug, Serialize)]
@@ -244,12 +250,29 @@ pub async fn deploy(
     };
 
     let artifact_bytes = rendered.bundle.manifest.total_bytes();
-    let mut outcomes = futures::future::join_all(
-        remotes
-            .iter()
-            .map(|r| deploy_host(r, &app, &layout, rendered.clone(), events)),
-    )
-    .await;
+    let mut outcomes = match req.batch.or(app.batch) {
+        None => {
+            futures::future::join_all(
+                remotes
+                    .iter()
+                    .map(|r| deploy_host(r, &app, &layout, rendered.clone(), events)),
+            )
+            .await
+        }
+        Some(batch) => {
+            rolling(
+                engine,
+                &app,
+                &layout,
+                &remotes,
+                &rendered,
+                batch,
+                req.revert_all,
+                events,
+            )
+            .await
+        }
+    };
     outcomes.extend(skipped);
     Ok(Report {
         app: app.name.clone(),
@@ -257,6 +280,122 @@ pub async fn deploy(
         artifact_bytes,
         hosts: outcomes,
     })
+}
+
+/// A rolling deploy: the hosts in batches (natural order of their names), each batch
+/// in parallel and healthy before the next starts. A failing batch stops the rollout:
+/// its hosts are back on their previous release (the host reverts by itself), later
+/// batches are never touched (their locks given back), and the earlier ones keep the
+/// new release, or with `revert_all` roll back to the one before.
+#[allow(clippy::too_many_arguments)]
+async fn rolling(
+    engine: &Engine,
+    app: &AppConfig,
+    layout: &Layout,
+    remotes: &[Host],
+    rendered: &Arc<Rendered>,
+    batch: Batch,
+    revert_all: bool,
+    events: &Events,
+) -> Vec<HostOutcome> {
+    let mut order: Vec<&Host> = remotes.iter().collect();
+    order.sort_by(|a, b| crate::util::natural_cmp(&a.host, &b.host));
+    let size = batch.size(order.len());
+    let batches: Vec<&[&Host]> = order.chunks(size).collect();
+    let mut outcomes = Vec::new();
+    let mut failed_at = None;
+    for (i, hosts) in batches.iter().enumerate() {
+        if failed_at.is_some() {
+            break;
+        }
+        let names: Vec<&str> = hosts.iter().map(|h| h.host.as_str()).collect();
+        events.output(
+            None,
+            Step::Plan,
+            crate::ssh::OutputKind::Stdout,
+            &format!("batch {} of {}: {}", i + 1, batches.len(), names.join(", ")),
+        );
+        let done = futures::future::join_all(
+            hosts
+                .iter()
+                .map(|r| deploy_host(r, app, layout, rendered.clone(), events)),
+        )
+        .await;
+        if done.iter().any(|o| !o.ok) {
+            failed_at = Some(i);
+        }
+        outcomes.extend(done);
+    }
+    let Some(failed) = failed_at else {
+        return outcomes;
+    };
+    for hosts in &batches[failed + 1..] {
+        for r in hosts.iter() {
+            lock::release(r, layout).await;
+            outcomes.push(HostOutcome {
+                host: r.host.clone(),
+                ok: false,
+                version: rendered.version.id.clone(),
+                release: None,
+                from_version: None,
+                error: Some(format!(
+                    "not deployed: the rollout stopped after batch {} failed",
+                    failed + 1
+                )),
+                bytes_sent: 0,
+                chunks_sent: 0,
+                elapsed_ms: 0,
+            });
+        }
+    }
+    // The failing batch's hosts that did take the release go back with
+    // the rest of their batch; `--on-failure revert-all` adds the earlier
+    // batches.
+    let mut back_hosts: Vec<String> = batches[failed]
+        .iter()
+        .filter(|h| outcomes.iter().any(|o| o.host == h.host && o.ok))
+        .map(|h| h.host.clone())
+        .collect();
+    if revert_all {
+        back_hosts.extend(
+            batches[..failed]
+                .iter()
+                .flat_map(|b| b.iter().map(|h| h.host.clone())),
+        );
+    }
+    if back_hosts.is_empty() {
+        return outcomes;
+    }
+    let why = if revert_all {
+        format!("batch {} failed (--on-failure revert-all)", failed + 1)
+    } else {
+        format!("batch {} failed", failed + 1)
+    };
+    let back = rollback::rollback(
+        engine,
+        RollbackRequest {
+            app: app.name.clone(),
+            hosts: back_hosts.clone(),
+            ..Default::default()
+        },
+        events,
+    )
+    .await;
+    for o in outcomes.iter_mut().filter(|o| back_hosts.contains(&o.host)) {
+        o.ok = false;
+        o.error = Some(match &back {
+            Ok(back) => match back.hosts.iter().find(|b| b.host == o.host) {
+                Some(b) => match (&b.error, &b.release) {
+                    (None, Some(r)) => format!("rolled back to {r} because {why}"),
+                    (Some(e), _) => format!("{why}; rolling back failed too: {e}"),
+                    (None, None) => format!("{why}; rolled back"),
+                },
+                None => format!("{why}; not rolled back (the host was not reached)"),
+            },
+            Err(e) => format!("{why}; rolling back failed too: {e}"),
+        });
+    }
+    outcomes
 }
 
 /// The per-host part of a deploy; always audits and unlocks.
@@ -331,4 +470,21 @@ async fn deploy_host(
         },
     });
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Batch;
+
+    #[test]
+    fn batch_sizes() {
+        assert_eq!(Batch::parse("2"), Ok(Batch::Hosts(2)));
+        assert_eq!(Batch::parse("25%"), Ok(Batch::Percent(25)));
+        assert!(Batch::parse("0").is_err() && Batch::parse("0%").is_err());
+        assert!(Batch::parse("101%").is_err() && Batch::parse("x").is_err());
+        assert_eq!(Batch::Percent(25).size(20), 5);
+        assert_eq!(Batch::Percent(25).size(3), 1);
+        assert_eq!(Batch::Percent(50).size(3), 2);
+        assert_eq!(Batch::Hosts(4).size(3), 4);
+    }
 }

@@ -56,7 +56,7 @@ R="$S/run/$id"
 started=$(date +%s)
 deadline=$((started + units_timeout))
 if [ "$confirm" = 1 ]; then deadline=$((started + confirm_timeout)); fi
-err=""; bad_unit=""; prev=""; switched=0
+err=""; bad_unit=""; prev=""; switched=0; inst_wait=""; restarts0=""
 
 say() { printf '%s\n' "$*" >> "$R/progress"; }
 
@@ -252,19 +252,7 @@ wait_units() {
     done
     if [ -z "$bad_unit" ]; then
       # A unit systemd had to restart since it was started here is not healthy.
-      # shellcheck disable=SC2086 # one word per unit
-      restarts=$(systemctl show -p NRestarts --value $inst_wait 2>/dev/null | tr '\n' ' ')
-      if [ -z "$restarts0" ]; then restarts0=$restarts; fi
-      # shellcheck disable=SC2086 # one word per unit
-      set -- $inst_wait
-      before=$restarts0
-      for n in $restarts; do
-        b=${before%% *}; before=${before#* }
-        if [ "${n:-0}" -gt "${b:-0}" ] 2>/dev/null; then
-          bad_unit=$1; err="unit $1 is restarting (it exited $((n - b)) times since it started)"; return 1
-        fi
-        shift
-      done
+      if restarted; then return 1; fi
       good=$((good + 1))
       if [ $good -ge "$need_wait" ]; then return 0; fi
     else
@@ -278,12 +266,35 @@ wait_units() {
   done
 }
 
+# restarted: whether a unit of $inst_wait was restarted by systemd since wait_units
+# began (it exited); sets err and bad_unit.
+restarted() {
+  # shellcheck disable=SC2086 # one word per unit
+  restarts=$(systemctl show -p NRestarts --value $inst_wait 2>/dev/null | tr '\n' ' ')
+  # shellcheck disable=SC2086 # one word per unit
+  set -- $inst_wait
+  before=$restarts0
+  for n in $restarts; do
+    b=${before%% *}; before=${before#* }
+    if [ "${n:-0}" -gt "${b:-0}" ] 2>/dev/null; then
+      bad_unit=$1; err="unit $1 is restarting (it exited $((n - b)) times since it started)"
+      return 0
+    fi
+    shift
+  done
+  return 1
+}
+
 # await WHAT: raijin's word (R/WHAT, or R/reject with the reason), within the budget.
 await() {
   end=$deadline
   say "await-$1 $end"
+  polls=0
   while :; do
     if [ -e "$R/$1" ]; then say "confirmed $1"; return 0; fi
+    # Meanwhile a unit that keeps exiting is the reason, whatever raijin's check says.
+    polls=$((polls + 1))
+    if [ -n "$inst_wait" ] && [ $((polls % 25)) = 0 ] && restarted; then return 1; fi
     if [ -e "$R/reject" ]; then err=$(cat "$R/reject"); return 1; fi
     if [ "$(date +%s)" -ge "$end" ]; then
       err="not confirmed healthy within $confirm_timeout s (no word from raijin: its link or raijin itself was lost)"

@@ -158,6 +158,7 @@ mod tests {
             kind,
             version_source: Default::default(),
             versions_to_keep: 3,
+            batch: None,
             user: "shop".into(),
             env_file: None,
             env: Default::default(),

@@ -37,7 +37,21 @@ pub fn units(app: &AppConfig, processes: &[String]) -> Vec<String> {
         .filter(|p| processes.is_empty() || processes.contains(&p.name))
         .flat_map(|p| {
             let stem = unit_stem(&app.name, &p.name);
-            [format!("{stem}.service"), format!("{stem}@*.service")]
+            // journalctl matches a pattern only against the units loaded when it
+            // starts, so the instances a later deploy starts (the other slot of the
+            // web process, more replicas) are named as well.
+            let mut names = vec![format!("{stem}.service"), format!("{stem}@*.service")];
+            let slotted = crate::remote::slots::process(app).is_some_and(|s| s.name == p.name);
+            for i in 1..=p.replicas {
+                if slotted {
+                    for slot in crate::remote::slots::SLOTS {
+                        names.push(format!("{stem}@{slot}{i}.service"));
+                    }
+                } else if p.replicas > 1 {
+                    names.push(format!("{stem}@{i}.service"));
+                }
+            }
+            names
         })
         .collect()
 }
@@ -93,6 +107,7 @@ mod tests {
             kind: AppKind::Binary,
             version_source: Default::default(),
             versions_to_keep: 3,
+            batch: None,
             user: "shop".into(),
             env_file: None,
             env: Default::default(),
@@ -115,12 +130,44 @@ mod tests {
                 "shop-web.service",
                 "shop-web@*.service",
                 "shop-worker.service",
-                "shop-worker@*.service"
+                "shop-worker@*.service",
+                "shop-worker@1.service",
+                "shop-worker@2.service",
+                "shop-worker@3.service"
             ]
         );
         assert_eq!(
             units(&app(), &["worker".to_string()]),
-            ["shop-worker.service", "shop-worker@*.service"]
+            [
+                "shop-worker.service",
+                "shop-worker@*.service",
+                "shop-worker@1.service",
+                "shop-worker@2.service",
+                "shop-worker@3.service"
+            ]
+        );
+    }
+
+    #[test]
+    fn both_slots_of_the_web_process_are_named() {
+        let mut a = app();
+        a.proxy = Some(crate::config::ProxyConfig {
+            domain: "shop.test".into(),
+            process: Some("web".into()),
+            port: Some(8000),
+            health_path: "/".into(),
+            health_timeout_secs: 60,
+            tls: crate::config::TlsMode::Off,
+            drain_secs: 30,
+        });
+        assert_eq!(
+            units(&a, &["web".to_string()]),
+            [
+                "shop-web.service",
+                "shop-web@*.service",
+                "shop-web@a1.service",
+                "shop-web@b1.service"
+            ]
         );
     }
 

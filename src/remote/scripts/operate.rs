@@ -52,6 +52,7 @@ mod tests {
             kind: AppKind::Binary,
             version_source: Default::default(),
             versions_to_keep: 3,
+            batch: None,
             user: user.into(),
             env_file: None,
             env: Default::default(),
