@@ -53,3 +53,111 @@ fn exec_passes_several_arguments_exactly_and_runs_one_as_a_shell_line() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "/\n9601\n");
 }
+
+/// `app status --json` of `app`: per host, unit name → (ActiveState, MainPID).
+fn unit_states(
+    cfg: &std::path::Path,
+    app: &str,
+) -> std::collections::BTreeMap<(String, String), (String, Option<u64>)> {
+    let out = run(cfg, &["app", "status", app, "--json"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("status json");
+    let mut all = std::collections::BTreeMap::new();
+    for h in v.as_array().expect("hosts") {
+        for u in h["units"].as_array().expect("units") {
+            for key in [
+                "unit",
+                "process",
+                "active",
+                "sub",
+                "since",
+                "main_pid",
+                "restarts",
+                "memory_bytes",
+            ] {
+                assert!(u.get(key).is_some(), "no {key} in {u}");
+            }
+            all.insert(
+                (
+                    h["host"].as_str().unwrap().to_string(),
+                    u["unit"].as_str().unwrap().to_string(),
+                ),
+                (
+                    u["active"].as_str().unwrap().to_string(),
+                    u["main_pid"].as_u64(),
+                ),
+            );
+        }
+    }
+    all
+}
+
+#[test]
+fn app_restart_stop_start_and_status_on_every_host() {
+    let Some(tb) = ready() else { return };
+    let hosts = ["h1", "h2", "h3"];
+    fresh(tb, "toctl", &hosts);
+    let body = binary_app(
+        tb,
+        "toctl",
+        &hosts,
+        9610,
+        "",
+        "[apps.toctl.processes.worker]\ncommand = \"sleep 100000\"\nreplicas = 2\n",
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    deploy_ok(&cfg, "toctl", "c1");
+
+    let before = unit_states(&cfg, "toctl");
+    // Per host: the serving slot's web unit, the standby's (none yet) and two workers.
+    for h in hosts {
+        let mine: Vec<_> = before.iter().filter(|((host, _), _)| host == h).collect();
+        assert_eq!(mine.len(), 3, "{before:?}");
+        for (_, (active, pid)) in &mine {
+            assert_eq!(active, "active");
+            assert!(pid.is_some());
+        }
+    }
+
+    let out = run(&cfg, &["app", "restart", "toctl"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let after = unit_states(&cfg, "toctl");
+    for (k, (active, pid)) in &before {
+        let (a2, p2) = &after[k];
+        assert_eq!(a2, "active", "{k:?} after restart");
+        assert_ne!(p2, pid, "{k:?}: the main PID did not change");
+        let _ = active;
+    }
+
+    // One process on one host.
+    let out = run(&cfg, &["app", "restart", "toctl", "worker", "--host", "h2"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let again = unit_states(&cfg, "toctl");
+    for (k, (_, pid)) in &after {
+        let changed = again[k].1 != *pid;
+        assert_eq!(changed, k.0 == "h2" && k.1.contains("-worker@"), "{k:?}");
+    }
+
+    let out = run(&cfg, &["app", "stop", "toctl"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    for (k, (active, _)) in unit_states(&cfg, "toctl") {
+        assert_eq!(active, "inactive", "{k:?} after stop");
+    }
+    assert_eq!(apps::curl(tb, "h1", "toctl.test", "/health"), "");
+
+    let out = run(&cfg, &["app", "start", "toctl"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    for (k, (active, _)) in unit_states(&cfg, "toctl") {
+        assert_eq!(active, "active", "{k:?} after start");
+    }
+    assert_eq!(apps::curl(tb, "h1", "toctl.test", "/health"), "ok\n");
+
+    // An unknown process is a request error before anything runs.
+    let out = run(&cfg, &["app", "stop", "toctl", "wrker"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did you mean `worker`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,6 +1,7 @@
 //! The CLI face: headless subcommands for scripts and CI. Human output on a
 //! terminal, JSON with `--json`, meaningful exit codes.
 
+mod app;
 mod events;
 mod exec;
 mod hosts;
@@ -96,6 +97,9 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Open a shell as the app's user, in the app dir, with its environment
     Shell(shell::ShellArgs),
+    /// Start, stop or restart an app's units, or show their details
+    #[command(subcommand)]
+    App(app::AppCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -199,6 +203,7 @@ pub fn main() -> ExitCode {
             Some(Command::Logs(args)) => logs::run(&engine, args).await,
             Some(Command::Exec(args)) => exec::run(&engine, args).await,
             Some(Command::Shell(args)) => shell::run(&engine, args).await,
+            Some(Command::App(cmd)) => app::run(&engine, cmd).await,
             Some(Command::Config(_)) | None => ExitCode::SUCCESS,
         }
     })

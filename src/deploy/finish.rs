@@ -100,6 +100,39 @@ pub(crate) async fn audit(
     }
 }
 
+/// Append the audit line of an action outside the pipeline (`app stop`, `down`,
+/// `prune`, ...) to the host's audit log and the local one, in the pipeline's
+/// format: `release` is the release that was current, `error` what failed.
+pub(crate) async fn audit_action(
+    r: &Host,
+    layout: &Layout,
+    action: &str,
+    release: Option<&str>,
+    error: Option<&str>,
+) -> Result<(), String> {
+    let by = super::plan::deployer();
+    let line = AuditLine {
+        at: now_rfc3339(),
+        action,
+        app: layout.app(),
+        host: &r.host,
+        by: &by,
+        version: release
+            .map(crate::remote::layout::release_version)
+            .unwrap_or(""),
+        release,
+        commit: None,
+        from_version: None,
+        outcome: if error.is_none() { "ok" } else { "failed" },
+        error,
+    };
+    let json = serde_json::to_string(&line).map_err(|e| e.to_string())?;
+    r.script("writing the audit log", &inspect::audit(layout, &json))
+        .await
+        .map_err(|e| e.to_string())?;
+    append_local_audit(&json).map_err(|e| format!("local audit log: {e}"))
+}
+
 /// The local audit log, next to the log file.
 pub fn local_audit_path() -> Option<PathBuf> {
     crate::logging::log_dir().map(|d| d.join("audit.log"))

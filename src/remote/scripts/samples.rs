@@ -6,7 +6,7 @@
 pub fn samples() -> Vec<(String, String)> {
     use super::{
         activate, bootstrap, facts, inspect, install, journal, lock, materialize, operate, prune,
-        push,
+        push, units,
     };
     use crate::bundle::{DirEntry, FileEntry, LinkEntry, MANIFEST_FORMAT, Manifest};
     use crate::config::load_str;
@@ -181,5 +181,17 @@ post_install = "echo 'it''s $HOME' && migrate"
             journal::command(&journal::units(app, &[]), &query),
         ),
         ("facts".into(), facts::facts()),
+        (
+            "units::restart".into(),
+            units::units(
+                &layout,
+                &["shop-web".into(), "shop-worker".into()],
+                units::Action::Restart { force: false },
+            ),
+        ),
+        (
+            "units::status".into(),
+            units::units(&layout, &[], units::Action::Status),
+        ),
     ]
 }
