@@ -161,3 +161,88 @@ fn app_restart_stop_start_and_status_on_every_host() {
         stderr(&out)
     );
 }
+
+#[test]
+fn app_show_gives_the_installed_units_site_and_env_with_secrets_masked() {
+    let Some(tb) = ready() else { return };
+    let hosts = ["h3"];
+    fresh(tb, "toshow", &hosts);
+    let body = binary_app(
+        tb,
+        "toshow",
+        &hosts,
+        9620,
+        "GREETING = \"hi there\"\nTOKEN = \"env:TOSHOW_TOKEN\"\n",
+        "[apps.toshow.processes.worker]\ncommand = \"sleep 100000\"\n\
+         [apps.toshow.hooks]\npost_install = \"echo installed\"\n",
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    let c = cfg.to_str().unwrap();
+    let env = [("TOSHOW_TOKEN", "tok-s3cret-value")];
+    let out = common::raijin_env(
+        &["-c", c, "deploy", "toshow", "--version", "s1", "--yes"],
+        &env,
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["-c", c, "app", "show", "toshow"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let out = common::raijin_env(&all, &env);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        serde_json::from_str(&stdout(&out)).expect("json")
+    };
+
+    // Units: the files on the host, byte for byte.
+    let units = json(&["units", "--host", "h3"]);
+    assert_eq!(units["release"], "s1");
+    let files = units["files"].as_array().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "/etc/systemd/system/toshow-worker.service",
+            "/etc/systemd/system/toshow-web@a1.service"
+        ]
+    );
+    for f in files {
+        let on_host = tb.ssh("h3", &format!("cat {}", f["path"].as_str().unwrap()));
+        assert_eq!(f["contents"].as_str().unwrap(), on_host);
+    }
+    // The preview renders the same files for this configuration (and slot b's).
+    let preview = json(&["units"]);
+    let p: Vec<&serde_json::Value> = preview["files"].as_array().unwrap().iter().collect();
+    assert_eq!(p.len(), 3);
+    for f in files {
+        assert!(p.contains(&f), "{f} not in the preview");
+    }
+
+    // Caddy: the installed site.
+    let caddy = json(&["caddy", "--host", "h3"]);
+    let site = tb.ssh("h3", "cat /etc/caddy/raijin/toshow.caddy");
+    assert_eq!(caddy["files"][0]["contents"].as_str().unwrap(), site);
+
+    // Env: plain values shown, the secret masked, here and in the preview.
+    for args in [&["env", "--host", "h3"][..], &["env"][..]] {
+        let text = common::raijin_env(
+            &[&["-c", c, "app", "show", "toshow"][..], args].concat(),
+            &env,
+        );
+        let text = stdout(&text);
+        assert!(text.contains("GREETING=\"hi there\"\n"), "{text}");
+        assert!(text.contains("TOKEN=****\n"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+
+    let hooks = json(&["hooks", "--host", "h3"]);
+    assert_eq!(
+        hooks["files"][0]["contents"].as_str().unwrap(),
+        "post_install = echo installed\n"
+    );
+}

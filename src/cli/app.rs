@@ -1,4 +1,5 @@
-//! `raijin app start | stop | restart | status`: an app's units on its hosts. The
+//! `raijin app start | stop | restart | status | show`: an app's units on its hosts
+//! and what its release installed. The
 //! actions print one line per host and unit and exit 1 if any host failed; status
 //! prints each unit's state, since when, main PID, restarts and memory (`--json`).
 
@@ -7,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use crate::engine::Engine;
-use crate::inspect::{self, HostUnits};
+use crate::inspect::{self, HostUnits, ShowError, ShowPart};
 use crate::operate::{self, ControlRequest, UnitAction};
 
 #[derive(Subcommand, Debug)]
@@ -22,6 +23,33 @@ pub enum AppCommand {
     Restart(RestartArgs),
     /// Each unit's ActiveState, SubState, since, main PID, restarts and memory
     Status(StatusArgs),
+    /// What the current release on a host installed (units, Caddy site, env with
+    /// secrets masked; hooks as configured); without --host, what a deploy of the
+    /// local configuration would install
+    Show(ShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// App name from the configuration
+    pub app: String,
+    /// Which part
+    #[arg(value_enum)]
+    pub part: Part,
+    /// Read it from this host [default: the local preview]
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Part {
+    Units,
+    Caddy,
+    Env,
+    Hooks,
 }
 
 #[derive(Args, Debug)]
@@ -66,6 +94,7 @@ pub struct StatusArgs {
 pub async fn run(engine: &Engine, cmd: AppCommand) -> ExitCode {
     let (args, action) = match cmd {
         AppCommand::Status(args) => return status(engine, args).await,
+        AppCommand::Show(args) => return show(engine, args).await,
         AppCommand::Start(a) => (a, UnitAction::Start),
         AppCommand::Stop(a) => (a, UnitAction::Stop),
         AppCommand::Restart(r) => (r.what, UnitAction::Restart { force: r.force }),
@@ -120,6 +149,52 @@ async fn status(engine: &Engine, args: StatusArgs) -> ExitCode {
         }
     }
     exit_code(&hosts)
+}
+
+async fn show(engine: &Engine, args: ShowArgs) -> ExitCode {
+    let part = match args.part {
+        Part::Units => ShowPart::Units,
+        Part::Caddy => ShowPart::Caddy,
+        Part::Env => ShowPart::Env,
+        Part::Hooks => ShowPart::Hooks,
+    };
+    let shown = match inspect::show(engine, &args.app, part, args.host.as_deref()).await {
+        Ok(s) => s,
+        Err(e @ ShowError::Lookup(_)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.json {
+        if let Ok(s) = serde_json::to_string_pretty(&shown) {
+            println!("{s}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    match (&shown.host, &shown.release) {
+        (Some(h), Some(r)) => eprintln!("# {h}: release {r}"),
+        (Some(h), None) => eprintln!("# {h}"),
+        _ => eprintln!("# preview: what a deploy of {} would install", args.app),
+    }
+    if let Some(n) = &shown.note {
+        eprintln!("# {n}");
+    }
+    let several = shown.files.len() > 1;
+    for (i, f) in shown.files.iter().enumerate() {
+        if several && i > 0 {
+            println!();
+        }
+        println!("# {}", f.path);
+        print!("{}", f.contents);
+        if !f.contents.ends_with('\n') {
+            println!();
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn print_json(hosts: &[HostUnits]) {

@@ -6,7 +6,7 @@
 pub fn samples() -> Vec<(String, String)> {
     use super::{
         activate, bootstrap, facts, inspect, install, journal, lock, materialize, operate, prune,
-        push, units,
+        push, show, units,
     };
     use crate::bundle::{DirEntry, FileEntry, LinkEntry, MANIFEST_FORMAT, Manifest};
     use crate::config::load_str;
@@ -189,6 +189,8 @@ post_install = "echo 'it''s $HOME' && migrate"
                 units::Action::Restart { force: false },
             ),
         ),
+        ("show::units".into(), show::show(&layout, show::Part::Units)),
+        ("show::env".into(), show::show(&layout, show::Part::Env)),
         (
             "units::status".into(),
             units::units(&layout, &[], units::Action::Status),
