@@ -246,3 +246,77 @@ fn app_show_gives_the_installed_units_site_and_env_with_secrets_masked() {
         "post_install = echo installed\n"
     );
 }
+
+/// `raijin audit APP -n N --json`: the entries, newest first.
+fn audit_lines(cfg: &std::path::Path, app: &str, n: usize) -> Vec<serde_json::Value> {
+    let out = run(cfg, &["audit", app, "-n", &n.to_string(), "--json"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an audit line"))
+        .collect()
+}
+
+#[test]
+fn prune_on_demand_keeps_n_and_the_audit_log_shows_it_newest_first() {
+    let Some(tb) = ready() else { return };
+    let hosts = ["h1", "h2"];
+    fresh(tb, "toprune", &hosts);
+    let body = binary_app(tb, "toprune", &hosts, 9630, "", "");
+    let (_d, cfg) = tb.temp_config(&body);
+    for (i, v) in ["p1", "p2", "p3", "p4"].iter().enumerate() {
+        // Each release is other content: a changed environment.
+        let body = body.replace(
+            "PORT = \"9630\"\n",
+            &format!("PORT = \"9630\"\nN = \"{i}\"\n"),
+        );
+        std::fs::write(&cfg, body).unwrap();
+        deploy_ok(&cfg, "toprune", v);
+    }
+    let releases = |h: &str| tb.ssh(h, "ls /var/lib/raijin/toprune/releases");
+    assert_eq!(releases("h1"), "p1\np2\np3\np4\n");
+
+    let out = run(&cfg, &["prune", "toprune", "--keep", "2"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("removed 2 releases"),
+        "{}",
+        stderr(&out)
+    );
+    for h in hosts {
+        assert_eq!(releases(h), "p3\np4\n");
+    }
+    assert_eq!(apps::curl(tb, "h2", "toprune.test", "/version"), "p4\n");
+
+    let out = run(&cfg, &["app", "restart", "toprune", "web", "--host", "h1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let entries = audit_lines(&cfg, "toprune", 5);
+    assert_eq!(entries.len(), 5);
+    let what: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["host"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(what[0], ("restart web".to_string(), "h1".to_string()));
+    assert_eq!(what[1].0, "prune");
+    assert_eq!(what[2].0, "prune");
+    assert_eq!(what[3].0, "deploy");
+    assert_eq!(entries[3]["version"], "p4");
+    assert_eq!(entries[0]["version"], "p4");
+    for e in &entries {
+        assert_eq!(e["outcome"], "ok");
+        assert!(e["by"].as_str().unwrap().contains('@'));
+    }
+    let ats: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    let mut sorted = ats.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ats, sorted);
+
+    let human = run(&cfg, &["audit", "toprune", "-n", "2"]);
+    assert_eq!(stdout(&human).lines().count(), 2, "{}", stdout(&human));
+}

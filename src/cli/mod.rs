@@ -6,6 +6,7 @@ mod events;
 mod exec;
 mod hosts;
 mod logs;
+mod ops;
 mod pipeline;
 mod prompt;
 mod run;
@@ -97,6 +98,11 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Open a shell as the app's user, in the app dir, with its environment
     Shell(shell::ShellArgs),
+    /// Remove old releases and unreferenced chunks now, under the deploy lock
+    Prune(ops::PruneArgs),
+    /// The hosts' audit logs merged, newest first: who, when, what, version,
+    /// outcome, error
+    Audit(ops::AuditArgs),
     /// Start, stop or restart an app's units, or show their details
     #[command(subcommand)]
     App(app::AppCommand),
@@ -204,6 +210,8 @@ pub fn main() -> ExitCode {
             Some(Command::Exec(args)) => exec::run(&engine, args).await,
             Some(Command::Shell(args)) => shell::run(&engine, args).await,
             Some(Command::App(cmd)) => app::run(&engine, cmd).await,
+            Some(Command::Prune(args)) => ops::prune(&engine, args).await,
+            Some(Command::Audit(args)) => ops::audit(&engine, args).await,
             Some(Command::Config(_)) | None => ExitCode::SUCCESS,
         }
     })

@@ -13,7 +13,14 @@ use crate::remote::Layout;
 use crate::remote::scripts::{inspect, prune as scripts};
 use crate::ssh::OutputKind;
 
-pub(crate) async fn prune(r: &Host, keep: usize, layout: &Layout, events: &Events) {
+/// What a prune removed on a host, or why it failed.
+pub(crate) struct Pruned {
+    pub releases: usize,
+    pub chunks: usize,
+    pub error: Option<String>,
+}
+
+pub(crate) async fn prune(r: &Host, keep: usize, layout: &Layout, events: &Events) -> Pruned {
     let started = Instant::now();
     let host = Some(r.host.as_str());
     events.started(host, Step::Prune, None);
@@ -27,18 +34,27 @@ pub(crate) async fn prune(r: &Host, keep: usize, layout: &Layout, events: &Event
                 events.output(host, Step::Prune, OutputKind::Stderr, note);
             }
             let count = |p: &str| text.lines().filter(|l| l.starts_with(p)).count();
+            let (releases, chunks) = (count("release "), count("chunk "));
             events.finished(
                 host,
                 Step::Prune,
                 started.elapsed(),
-                Some(format!(
-                    "removed {} releases, {} chunks",
-                    count("release "),
-                    count("chunk ")
-                )),
+                Some(format!("removed {releases} releases, {chunks} chunks")),
             );
+            Pruned {
+                releases,
+                chunks,
+                error: None,
+            }
         }
-        Err(e) => events.failed(host, Step::Prune, &e.to_string(), Vec::new()),
+        Err(e) => {
+            events.failed(host, Step::Prune, &e.to_string(), Vec::new());
+            Pruned {
+                releases: 0,
+                chunks: 0,
+                error: Some(e.to_string()),
+            }
+        }
     }
 }
 

@@ -170,6 +170,10 @@ post_install = "echo 'it''s $HOME' && migrate"
             "inspect::audit".into(),
             inspect::audit(&layout, "{\"error\":\"it's bad\"}"),
         ),
+        (
+            "inspect::audit_tail".into(),
+            inspect::audit_tail(&layout, 20),
+        ),
         ("bootstrap".into(), bootstrap::bootstrap("deploy")),
         (
             "operate::exec".into(),
