@@ -320,3 +320,105 @@ fn prune_on_demand_keeps_n_and_the_audit_log_shows_it_newest_first() {
     let human = run(&cfg, &["audit", "toprune", "-n", "2"]);
     assert_eq!(stdout(&human).lines().count(), 2, "{}", stdout(&human));
 }
+
+#[test]
+fn down_leaves_no_unit_or_site_a_fresh_deploy_works_and_purge_removes_the_data() {
+    let Some(tb) = ready() else { return };
+    let hosts = ["h2", "h3"];
+    fresh(tb, "todown", &hosts);
+    let body = binary_app(
+        tb,
+        "todown",
+        &hosts,
+        9640,
+        "",
+        "drain_secs = 60\n[apps.todown.processes.worker]\ncommand = \"sleep 100000\"\nreplicas = 2\n",
+    );
+    let (_d, cfg) = tb.temp_config(&body);
+    deploy_ok(&cfg, "todown", "d1");
+    deploy_ok(&cfg, "todown", "d2");
+    let left = "ls /etc/systemd/system | grep -c '^todown-' || true; \
+                ls /etc/caddy/raijin | grep -c '^todown' || true; \
+                systemctl list-units --all --plain --no-legend 'todown-*' 'raijin.drain-todown-*' 'raijin.activate-todown*' | grep -c . || true; \
+                pgrep -c -u todown || true";
+    // Both slots and the draining old one exist before.
+    assert_eq!(
+        tb.ssh(
+            "h2",
+            "cat /var/lib/raijin/todown/slot-units.a /var/lib/raijin/todown/slot-units.b | wc -l"
+        )
+        .trim(),
+        "2"
+    );
+    assert_ne!(
+        tb.ssh("h2", left).split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", "0", "0"]
+    );
+
+    // Without a terminal and without --yes it refuses.
+    let out = run(&cfg, &["down", "todown"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+
+    let out = run(&cfg, &["down", "todown", "--yes"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    for h in hosts {
+        assert_eq!(
+            tb.ssh(h, left).split_whitespace().collect::<Vec<_>>(),
+            ["0", "0", "0", "0"],
+            "{h}"
+        );
+        // Data and releases stay.
+        assert_eq!(
+            tb.ssh(
+                h,
+                "test -d /opt/raijin/todown && ls /var/lib/raijin/todown/releases"
+            ),
+            "d1\nd2\n"
+        );
+    }
+    assert_eq!(apps::curl(tb, "h2", "todown.test", "/version"), "");
+    let out = run(&cfg, &["status", "todown", "--json"]);
+    assert!(
+        stdout(&out).contains("\"current\": null"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A fresh deploy works, and down again with --purge removes the data too.
+    deploy_ok(&cfg, "todown", "d3");
+    assert_eq!(apps::curl(tb, "h3", "todown.test", "/version"), "d3\n");
+    let out = run(&cfg, &["down", "todown", "--purge", "--yes"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    for h in hosts {
+        assert_eq!(
+            tb.ssh(h, left).split_whitespace().collect::<Vec<_>>(),
+            ["0", "0", "0", "0"],
+            "{h}"
+        );
+        assert_eq!(
+            tb.ssh(h, "test -e /opt/raijin/todown || echo gone"),
+            "gone\n"
+        );
+        assert_eq!(tb.ssh(h, "ls /var/lib/raijin/todown"), "audit.log\n");
+    }
+
+    // Both are audited, newest first.
+    let entries = audit_lines(&cfg, "todown", 5);
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["down --purge", "down --purge", "deploy", "deploy", "down"]
+    );
+    assert_eq!(entries[0]["version"], "d3");
+    assert_eq!(entries[4]["version"], "d2");
+
+    // After a purge the app deploys as on a new host.
+    deploy_ok(&cfg, "todown", "d4");
+    assert_eq!(apps::curl(tb, "h2", "todown.test", "/version"), "d4\n");
+    let out = run(&cfg, &["down", "todown", "--purge", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -98,6 +98,9 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Open a shell as the app's user, in the app dir, with its environment
     Shell(shell::ShellArgs),
+    /// Take an app off its hosts: stop and remove its units and Caddy site (asks
+    /// first); --purge also removes its releases and data
+    Down(ops::DownArgs),
     /// Remove old releases and unreferenced chunks now, under the deploy lock
     Prune(ops::PruneArgs),
     /// The hosts' audit logs merged, newest first: who, when, what, version,
@@ -211,6 +214,7 @@ pub fn main() -> ExitCode {
             Some(Command::Shell(args)) => shell::run(&engine, args).await,
             Some(Command::App(cmd)) => app::run(&engine, cmd).await,
             Some(Command::Prune(args)) => ops::prune(&engine, args).await,
+            Some(Command::Down(args)) => ops::down(&engine, args).await,
             Some(Command::Audit(args)) => ops::audit(&engine, args).await,
             Some(Command::Config(_)) | None => ExitCode::SUCCESS,
         }

@@ -1,5 +1,5 @@
-//! `raijin prune` and `raijin audit`: the deploy's prune on demand, and the hosts'
-//! audit logs merged newest first.
+//! `raijin prune`, `raijin down` and `raijin audit`: the deploy's prune on demand,
+//! taking an app off its hosts, and the hosts' audit logs merged newest first.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -7,11 +7,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::events::print_report;
-use super::pipeline::{run_with_events, target_hosts};
+use super::pipeline::{confirm, run_with_events, target_hosts};
 use crate::deploy::Report;
 use crate::engine::Engine;
 use crate::inspect;
-use crate::operate::{self, PruneRequest};
+use crate::operate::{self, DownRequest, PruneRequest};
 
 #[derive(Args, Debug)]
 pub struct PruneArgs {
@@ -24,6 +24,31 @@ pub struct PruneArgs {
     /// Only this host (repeatable) [default: all of the app's hosts]
     #[arg(long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,
+    /// Print events and the report as JSON lines
+    #[arg(long)]
+    pub json: bool,
+    /// Wait up to SECS for a deploy's lock instead of failing
+    #[arg(long, value_name = "SECS")]
+    pub lock_wait: Option<u64>,
+    /// Break a stale lock left by an interrupted deploy
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DownArgs {
+    /// App name from the configuration
+    pub app: String,
+    /// Only this host (repeatable) [default: all of the app's hosts]
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Also remove the app's releases, store and data directory (/opt/raijin/APP);
+    /// the audit log stays
+    #[arg(long)]
+    pub purge: bool,
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Print events and the report as JSON lines
     #[arg(long)]
     pub json: bool,
@@ -64,6 +89,47 @@ pub async fn prune(engine: &Engine, args: PruneArgs) -> ExitCode {
     })
     .await;
     finish(result, args.json, "prune")
+}
+
+pub async fn down(engine: &Engine, args: DownArgs) -> ExitCode {
+    use std::io::IsTerminal as _;
+    let hosts = match target_hosts(engine, &args.app, &args.hosts) {
+        Ok(h) => h,
+        Err(code) => return code,
+    };
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "error: down removes the app from its hosts: pass --yes to do it without a terminal"
+            );
+            return ExitCode::from(super::EXIT_CONFIG);
+        }
+        let what = if args.purge {
+            "stop and remove it, with its releases and its data directory,"
+        } else {
+            "stop and remove its units and Caddy site"
+        };
+        if !confirm(&format!(
+            "Take {} down ({what}) on {}?",
+            args.app,
+            hosts.join(", ")
+        )) {
+            eprintln!("cancelled");
+            return ExitCode::FAILURE;
+        }
+    }
+    let req = DownRequest {
+        app: args.app.clone(),
+        hosts: hosts.clone(),
+        purge: args.purge,
+        lock_wait: args.lock_wait.map(Duration::from_secs),
+        force_unlock: args.force_unlock,
+    };
+    let result = run_with_events(engine, &args.app, &hosts, args.json, |events| {
+        Box::pin(async move { operate::down(engine, &req, &events).await })
+    })
+    .await;
+    finish(result, args.json, "down")
 }
 
 /// The exit code of a locked maintenance action; its hosts' lines were printed

@@ -5,8 +5,8 @@
 /// through `shellcheck -s sh`.
 pub fn samples() -> Vec<(String, String)> {
     use super::{
-        activate, bootstrap, facts, inspect, install, journal, lock, materialize, operate, prune,
-        push, show, units,
+        activate, bootstrap, down, facts, inspect, install, journal, lock, materialize, operate,
+        prune, push, show, units,
     };
     use crate::bundle::{DirEntry, FileEntry, LinkEntry, MANIFEST_FORMAT, Manifest};
     use crate::config::load_str;
@@ -193,6 +193,8 @@ post_install = "echo 'it''s $HOME' && migrate"
                 units::Action::Restart { force: false },
             ),
         ),
+        ("down".into(), down::down(&layout, "shop", false)),
+        ("down::purge".into(), down::down(&layout, "shop", true)),
         ("show::units".into(), show::show(&layout, show::Part::Units)),
         ("show::env".into(), show::show(&layout, show::Part::Env)),
         (
