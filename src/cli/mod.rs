@@ -69,6 +69,9 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write a commented raijin.toml for the project in the current directory (a
+    /// Cargo binary crate, a python project, a static site); never overwrites
+    Init(InitArgs),
     /// Validate the configuration and report every problem
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -111,6 +114,20 @@ pub enum Command {
     App(app::AppCommand),
 }
 
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The kind of app [default: what the directory looks like]
+    #[arg(long, value_enum)]
+    pub kind: Option<InitKind>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum InitKind {
+    Binary,
+    Python,
+    Static,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Check the configuration file: syntax, unknown keys, types, references, the
@@ -129,6 +146,7 @@ pub fn main() -> ExitCode {
 
     match &cli.command {
         Some(Command::Config(ConfigCommand::Check)) => return config_check(&config_path),
+        Some(Command::Init(args)) => return init(&config_path, args),
         // Keyring entries are managed without a configuration.
         Some(Command::Secrets(cmd)) => {
             if let Some(code) = secrets::run_without_config(cmd) {
@@ -216,7 +234,7 @@ pub fn main() -> ExitCode {
             Some(Command::Prune(args)) => ops::prune(&engine, args).await,
             Some(Command::Down(args)) => ops::down(&engine, args).await,
             Some(Command::Audit(args)) => ops::audit(&engine, args).await,
-            Some(Command::Config(_)) | None => ExitCode::SUCCESS,
+            Some(Command::Config(_) | Command::Init(_)) | None => ExitCode::SUCCESS,
         }
     })
 }
@@ -237,6 +255,35 @@ fn load_config(path: &std::path::Path, with_theme: bool) -> Result<Config, ExitC
         Err(errors) => {
             eprintln!("{errors}");
             Err(ExitCode::from(EXIT_CONFIG))
+        }
+    }
+}
+
+fn init(path: &std::path::Path, args: &InitArgs) -> ExitCode {
+    use crate::config::AppKind;
+    let kind = args.kind.map(|k| match k {
+        InitKind::Binary => AppKind::Binary,
+        InitKind::Python => AppKind::Python,
+        InitKind::Static => AppKind::Static,
+    });
+    match config::init::write(std::path::Path::new("."), path, kind) {
+        Ok(p) => {
+            println!(
+                "wrote {}: app {} ({}, from {})",
+                path.display(),
+                p.name,
+                p.kind.as_str(),
+                p.found
+            );
+            println!(
+                "next: add a host to it, then `raijin config check` and `raijin deploy {}`",
+                p.name
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
