@@ -25,7 +25,10 @@ pub struct ExecArgs {
     /// Run on this host only (repeatable) [default: all of the app's hosts]
     #[arg(long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,
-    /// The command, run by /bin/sh as the app user (the app's variables expand there)
+    /// The command. One argument is a shell command line, run by /bin/sh as the app
+    /// user (quote it: `-- 'cd data && ls $DIR'`, the app's variables expand there);
+    /// several are a program and its arguments, each passed exactly as given
+    /// (`-- sh -c 'echo "$PORT"'`)
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
@@ -44,8 +47,7 @@ pub async fn run(engine: &Engine, args: ExecArgs) -> ExitCode {
     let req = ExecRequest {
         app: args.app.clone(),
         hosts: hosts.clone(),
-        // Joined with spaces, as OpenSSH does: the shell on the host parses it.
-        command: args.command.join(" "),
+        args: args.command,
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let printer = tokio::spawn(print_output(rx, hosts.len() > 1));

@@ -1,10 +1,12 @@
 //! The CLI face: headless subcommands for scripts and CI. Human output on a
 //! terminal, JSON with `--json`, meaningful exit codes.
 
+mod app;
 mod events;
 mod exec;
 mod hosts;
 mod logs;
+mod ops;
 mod pipeline;
 mod prompt;
 mod run;
@@ -67,6 +69,9 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write a commented raijin.toml for the project in the current directory (a
+    /// Cargo binary crate, a python project, a static site); never overwrites
+    Init(InitArgs),
     /// Validate the configuration and report every problem
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -96,6 +101,56 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Open a shell as the app's user, in the app dir, with its environment
     Shell(shell::ShellArgs),
+    /// Take an app off its hosts: stop and remove its units and Caddy site (asks
+    /// first); --purge also removes its releases and data
+    Down(ops::DownArgs),
+    /// Remove old releases and unreferenced chunks now, under the deploy lock
+    Prune(ops::PruneArgs),
+    /// The hosts' audit logs merged, newest first: who, when, what, version,
+    /// outcome, error
+    Audit(ops::AuditArgs),
+    /// Start, stop or restart an app's units, or show their details
+    #[command(subcommand)]
+    App(app::AppCommand),
+    /// Print a shell completion script: `raijin completions bash > /etc/bash_completion.d/raijin`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write raijin.1 and a page per subcommand (raijin-deploy.1, ...) into DIR
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The kind of app [default: what the directory looks like]
+    #[arg(long, value_enum)]
+    pub kind: Option<InitKind>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum InitKind {
+    Binary,
+    Python,
+    Static,
 }
 
 #[derive(Subcommand, Debug)]
@@ -116,6 +171,9 @@ pub fn main() -> ExitCode {
 
     match &cli.command {
         Some(Command::Config(ConfigCommand::Check)) => return config_check(&config_path),
+        Some(Command::Init(args)) => return init(&config_path, args),
+        Some(Command::Completions(args)) => return completions(args.shell),
+        Some(Command::Man(args)) => return man_page(args),
         // Keyring entries are managed without a configuration.
         Some(Command::Secrets(cmd)) => {
             if let Some(code) = secrets::run_without_config(cmd) {
@@ -199,7 +257,14 @@ pub fn main() -> ExitCode {
             Some(Command::Logs(args)) => logs::run(&engine, args).await,
             Some(Command::Exec(args)) => exec::run(&engine, args).await,
             Some(Command::Shell(args)) => shell::run(&engine, args).await,
-            Some(Command::Config(_)) | None => ExitCode::SUCCESS,
+            Some(Command::App(cmd)) => app::run(&engine, cmd).await,
+            Some(Command::Prune(args)) => ops::prune(&engine, args).await,
+            Some(Command::Down(args)) => ops::down(&engine, args).await,
+            Some(Command::Audit(args)) => ops::audit(&engine, args).await,
+            Some(
+                Command::Config(_) | Command::Init(_) | Command::Completions(_) | Command::Man(_),
+            )
+            | None => ExitCode::SUCCESS,
         }
     })
 }
@@ -220,6 +285,74 @@ fn load_config(path: &std::path::Path, with_theme: bool) -> Result<Config, ExitC
         Err(errors) => {
             eprintln!("{errors}");
             Err(ExitCode::from(EXIT_CONFIG))
+        }
+    }
+}
+
+/// A completion script for `shell` on stdout.
+fn completions(shell: CompletionShell) -> ExitCode {
+    use clap::CommandFactory as _;
+    use clap_complete::Shell;
+    let shell = match shell {
+        CompletionShell::Bash => Shell::Bash,
+        CompletionShell::Zsh => Shell::Zsh,
+        CompletionShell::Fish => Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "raijin", &mut std::io::stdout());
+    ExitCode::SUCCESS
+}
+
+/// The man page on stdout, or with `--dir` one page per command in that directory
+/// (raijin.1, raijin-deploy.1, raijin-app-start.1, ...).
+fn man_page(args: &ManArgs) -> ExitCode {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command();
+    let done = match &args.dir {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(cmd, dir))
+            .map_err(|e| format!("writing the man pages to {}: {e}", dir.display())),
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .and_then(|()| std::io::Write::write_all(&mut std::io::stdout(), &out))
+                .map_err(|e| format!("writing the man page: {e}"))
+        }
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init(path: &std::path::Path, args: &InitArgs) -> ExitCode {
+    use crate::config::AppKind;
+    let kind = args.kind.map(|k| match k {
+        InitKind::Binary => AppKind::Binary,
+        InitKind::Python => AppKind::Python,
+        InitKind::Static => AppKind::Static,
+    });
+    match config::init::write(std::path::Path::new("."), path, kind) {
+        Ok(p) => {
+            println!(
+                "wrote {}: app {} ({}, from {})",
+                path.display(),
+                p.name,
+                p.kind.as_str(),
+                p.found
+            );
+            println!(
+                "next: add a host to it, then `raijin config check` and `raijin deploy {}`",
+                p.name
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -93,7 +93,7 @@ pub enum HostCommand {
     Bootstrap { host: String },
 }
 
-fn confirm(question: &str) -> bool {
+pub(super) fn confirm(question: &str) -> bool {
     if !std::io::stdin().is_terminal() {
         return true;
     }
@@ -105,7 +105,7 @@ fn confirm(question: &str) -> bool {
 }
 
 /// Run an operation with events printed, releasing locks on Ctrl-C.
-async fn run_with_events<'a, F>(
+pub(super) async fn run_with_events<'a, F>(
     engine: &Engine,
     app: &str,
     hosts: &[String],
@@ -152,7 +152,11 @@ fn finish(result: Option<anyhow::Result<Report>>, json: bool, verb: &str) -> Exi
 }
 
 /// The hosts an operation on `app` acts on, or the exit code after saying why not.
-fn target_hosts(engine: &Engine, app: &str, requested: &[String]) -> Result<Vec<String>, ExitCode> {
+pub(super) fn target_hosts(
+    engine: &Engine,
+    app: &str,
+    requested: &[String],
+) -> Result<Vec<String>, ExitCode> {
     engine
         .app(app)
         .and_then(|a| engine.hosts_for(a, requested))

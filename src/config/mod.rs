@@ -3,13 +3,14 @@
 //! a hint. The schema (`schema`) is described once and drives unknown-key, type and
 //! required-key checks; `build` adds the rules that span several keys, including
 //! `[ui.keymap]` against the console's actions (`crate::keys`); `theme` finds and
-//! checks the theme file `[ui] theme` names.
+//! checks the theme file `[ui] theme` names; `init` writes a first file for a project.
 
 mod apps;
 mod build;
 mod check;
 mod diagnostics;
 mod hosts;
+pub mod init;
 mod model;
 mod processes;
 mod read;

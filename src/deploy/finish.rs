@@ -13,6 +13,51 @@ use crate::remote::Layout;
 use crate::remote::scripts::{inspect, lock, prune};
 use crate::ssh::OutputKind;
 
+/// What a prune removed on a host, or why it failed.
+pub(crate) struct Pruned {
+    pub releases: usize,
+    pub chunks: usize,
+    pub error: Option<String>,
+}
+
+pub(crate) async fn prune(r: &Host, keep: usize, layout: &Layout, events: &Events) -> Pruned {
+    let started = Instant::now();
+    let host = Some(r.host.as_str());
+    events.started(host, Step::Prune, None);
+    match r
+        .script("pruning old releases", &prune::prune(layout, keep))
+        .await
+    {
+        Ok(out) => {
+            let text = out.stdout_str();
+            for note in text.lines().filter_map(|l| l.strip_prefix("note ")) {
+                events.output(host, Step::Prune, OutputKind::Stderr, note);
+            }
+            let count = |p: &str| text.lines().filter(|l| l.starts_with(p)).count();
+            let (releases, chunks) = (count("release "), count("chunk "));
+            events.finished(
+                host,
+                Step::Prune,
+                started.elapsed(),
+                Some(format!("removed {releases} releases, {chunks} chunks")),
+            );
+            Pruned {
+                releases,
+                chunks,
+                error: None,
+            }
+        }
+        Err(e) => {
+            events.failed(host, Step::Prune, &e.to_string(), Vec::new());
+            Pruned {
+                releases: 0,
+                chunks: 0,
+                error: Some(e.to_string()),
+            }
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct AuditLine<'a> {
     at: String,
@@ -117,6 +162,39 @@ pub(crate) async fn wrap_up(
             Vec::new(),
         );
     }
+}
+
+/// Append the audit line of an action outside the pipeline (`app stop`, `down`,
+/// `prune`, ...) to the host's audit log and the local one, in the pipeline's
+/// format: `release` is the release that was current, `error` what failed.
+pub(crate) async fn audit_action(
+    r: &Host,
+    layout: &Layout,
+    action: &str,
+    release: Option<&str>,
+    error: Option<&str>,
+) -> Result<(), String> {
+    let by = super::plan::deployer();
+    let line = AuditLine {
+        at: now_rfc3339(),
+        action,
+        app: layout.app(),
+        host: &r.host,
+        by: &by,
+        version: release
+            .map(crate::remote::layout::release_version)
+            .unwrap_or(""),
+        release,
+        commit: None,
+        from_version: None,
+        outcome: if error.is_none() { "ok" } else { "failed" },
+        error,
+    };
+    let json = serde_json::to_string(&line).map_err(|e| e.to_string())?;
+    r.script("writing the audit log", &inspect::audit(layout, &json))
+        .await
+        .map_err(|e| e.to_string())?;
+    append_local_audit(&json).map_err(|e| format!("local audit log: {e}"))
 }
 
 /// The local audit log, next to the log file.

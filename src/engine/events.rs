@@ -25,6 +25,8 @@ pub enum Step {
     Proxy,
     Prune,
     Audit,
+    /// Taking an app off a host (`raijin down`).
+    Down,
 }
 
 impl Step {
@@ -42,6 +44,7 @@ impl Step {
             Step::Proxy => "proxy",
             Step::Prune => "prune",
             Step::Audit => "audit",
+            Step::Down => "down",
         }
     }
 }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::engine::{Engine, LookupError};
+use crate::remote::scripts::operate::command_line;
 use crate::ssh::{ExitStatus, OutputKind, SshError};
 
 /// What to run where.
@@ -17,8 +18,10 @@ pub struct ExecRequest {
     pub app: String,
     /// Empty: all of the app's hosts.
     pub hosts: Vec<String>,
-    /// Run by `/bin/sh -c` as the app user (so `$VARS` of the app expand).
-    pub command: String,
+    /// The command as its arguments: one is a shell command line run by
+    /// `/bin/sh -c` as the app user (so `$VARS` of the app expand there);
+    /// several are a program and its arguments, passed exactly.
+    pub args: Vec<String>,
 }
 
 /// A piece of output from one host.
@@ -52,12 +55,13 @@ pub async fn exec(
 ) -> Result<Vec<ExecOutcome>, LookupError> {
     let app = engine.app(&req.app)?;
     let hosts = engine.hosts(&engine.hosts_for(app, &req.hosts)?)?;
+    let command = &command_line(&req.args);
     let runs = hosts.iter().map(|r| {
         let output = output.clone();
         let host: Arc<str> = Arc::from(r.host.as_str());
         async move {
             let result = r
-                .exec_as_app(app, &req.command, &mut |stream, data| {
+                .exec_as_app(app, command, &mut |stream, data| {
                     let _ = output.send(ExecOutput {
                         host: host.clone(),
                         stream,

@@ -1,5 +1,5 @@
 //! Reading an app's state on a host (kept releases, unit states, drift, the journal
-//! of a failing unit) and appending to its audit log.
+//! of a failing unit), appending to its audit log and reading it back.
 
 use super::{PRELUDE, render};
 use crate::remote::Layout;
@@ -109,6 +109,14 @@ pub fn audit(layout: &Layout, line: &str) -> String {
     )
 }
 
+/// The last `lines` lines of the app's audit log on the host (nothing when it has none).
+pub fn audit_tail(layout: &Layout, lines: usize) -> String {
+    render(
+        "S=@S@\n[ -f \"$S/audit.log\" ] || exit 0\ntail -n @N@ -- \"$S/audit.log\"\n",
+        &[("S", &layout.state_dir()), ("N", &lines.to_string())],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +132,14 @@ mod tests {
     fn status_reads_the_installed_unit_list() {
         let s = status(&Layout::new("shop"));
         assert!(s.contains("done < \"$S/units\""), "{s}");
+    }
+
+    #[test]
+    fn the_audit_tail_reads_the_state_dir() {
+        assert_eq!(
+            audit_tail(&Layout::new("shop"), 5),
+            "S=/var/lib/raijin/shop\n[ -f \"$S/audit.log\" ] || exit 0\ntail -n 5 -- \"$S/audit.log\"\n"
+        );
     }
 
     #[test]

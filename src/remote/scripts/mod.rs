@@ -1,7 +1,8 @@
 //! Every shell script and command line raijin runs on a host, rendered in one place:
 //! the deploy pipeline's steps, reading history and status, bootstrap, the host's
 //! facts, the journal readers, and `exec` and the app shell as the app's user
-//! (`as_app`, `operate`). Each needs only POSIX sh, coreutils, systemd and the base
+//! (`as_app`, `operate`), the app's units started, stopped and read (`units`), and what the current
+//! release installed (`show`); `down` takes an app off a host. Each needs only POSIX sh, coreutils, systemd and the base
 //! tools of every Linux system (`flock` from util-linux, `grep`, `sed`, `find`);
 //! every value is shell-quoted.
 //!
@@ -17,6 +18,7 @@
 pub mod activate;
 pub mod as_app;
 pub mod bootstrap;
+pub mod down;
 pub mod facts;
 pub mod inspect;
 pub mod install;
@@ -28,6 +30,8 @@ pub mod operate;
 pub mod prune;
 pub mod push;
 mod samples;
+pub mod show;
+pub mod units;
 
 pub use samples::samples;
 

@@ -21,6 +21,17 @@ fn require_installed(app: &AppConfig) -> String {
     )
 }
 
+/// What `/bin/sh -c` runs for `raijin exec -- ARGS...`: a single argument is a
+/// shell command line, as given (so `cd data && ls` works); several are one
+/// program and its arguments, each quoted once, so each reaches the program
+/// exactly as it was typed.
+pub fn command_line(args: &[String]) -> String {
+    match args {
+        [line] => line.clone(),
+        _ => args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" "),
+    }
+}
+
 /// The script (run as root) that runs `command` as the app and stops it when the
 /// caller goes away (see [`AsApp::pipe_stoppable`]).
 pub fn exec(app: &AppConfig, command: &str) -> String {
@@ -69,6 +80,20 @@ mod tests {
         assert!(s.contains("-p WorkingDirectory=/opt/raijin/shop"), "{s}");
         assert!(s.contains("printf '%s\\n' 'echo $PORT' > \"$c\""), "{s}");
         assert!(s.contains("(exit $rc); } </dev/null &\n"), "{s}");
+    }
+
+    #[test]
+    fn one_argument_is_a_command_line_several_are_quoted_once_each() {
+        let one = ["cd data && ls".to_string()];
+        assert_eq!(command_line(&one), "cd data && ls");
+        let argv: Vec<String> = ["printf", "%s|", "a b", "c'd", "$HOME"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            command_line(&argv),
+            r#"printf '%s|' 'a b' 'c'\''d' '$HOME'"#
+        );
     }
 
     #[test]

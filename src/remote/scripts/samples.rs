@@ -5,8 +5,8 @@
 /// through `shellcheck -s sh`.
 pub fn samples() -> Vec<(String, String)> {
     use super::{
-        activate, bootstrap, facts, inspect, install, journal, lock, materialize, operate, prune,
-        push,
+        activate, bootstrap, down, facts, inspect, install, journal, lock, materialize, operate,
+        prune, push, show, units,
     };
     use crate::bundle::{DirEntry, FileEntry, LinkEntry, MANIFEST_FORMAT, Manifest};
     use crate::config::load_str;
@@ -186,6 +186,10 @@ post_install = "echo 'it''s $HOME' && migrate"
             "inspect::audit".into(),
             inspect::audit(&layout, "{\"error\":\"it's bad\"}"),
         ),
+        (
+            "inspect::audit_tail".into(),
+            inspect::audit_tail(&layout, 20),
+        ),
         ("bootstrap".into(), bootstrap::bootstrap("deploy")),
         (
             "operate::exec".into(),
@@ -197,5 +201,21 @@ post_install = "echo 'it''s $HOME' && migrate"
             journal::command(&journal::units(app, &[]), &query),
         ),
         ("facts".into(), facts::facts()),
+        (
+            "units::restart".into(),
+            units::units(
+                &layout,
+                &["shop-web".into(), "shop-worker".into()],
+                units::Action::Restart { force: false },
+            ),
+        ),
+        ("down".into(), down::down(&layout, "shop", false)),
+        ("down::purge".into(), down::down(&layout, "shop", true)),
+        ("show::units".into(), show::show(&layout, show::Part::Units)),
+        ("show::env".into(), show::show(&layout, show::Part::Env)),
+        (
+            "units::status".into(),
+            units::units(&layout, &[], units::Action::Status),
+        ),
     ]
 }
