@@ -342,3 +342,69 @@ fn example_lists_every_action() {
         );
     }
 }
+
+/// `raijin -e NAME config check` in `dir`, with a HOME of its own.
+fn check_env(dir: &Path, env: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_raijin"))
+        .args(["-e", env, "config", "check"])
+        .current_dir(dir)
+        .env_remove("RAIJIN_CONFIG")
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_environment_layers_its_file_and_errors_name_that_file() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(FIXTURES)
+            .join("minimal.toml"),
+        d.path().join("raijin.toml"),
+    )
+    .unwrap();
+    let base = config::load(&d.path().join("raijin.toml")).unwrap();
+    let app = base.apps.keys().next().unwrap().clone();
+    std::fs::write(
+        d.path().join("raijin.staging.toml"),
+        format!("[hosts.stage1]\naddress = \"10.0.0.9\"\n\n[apps.{app}]\nhosts = [\"stage1\"]\n"),
+    )
+    .unwrap();
+    let out = check_env(d.path(), "staging");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("ok: raijin.toml with environment staging ("),
+        "{stdout}"
+    );
+    let layered =
+        config::load_environment(&d.path().join("raijin.toml"), Some("staging"), false).unwrap();
+    assert_eq!(layered.apps[&app].hosts, ["stage1"]);
+
+    // A bad key in the environment file is reported at its place there.
+    std::fs::write(
+        d.path().join("raijin.qa.toml"),
+        format!("[apps.{app}]\nhosts = [\"stage9\"]\n"),
+    )
+    .unwrap();
+    let out = check_env(d.path(), "qa");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{stderr}");
+    assert!(
+        stderr.starts_with("raijin.qa.toml:2:10: error: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("stage9"), "{stderr}");
+
+    // An environment without its file says which file it looked for.
+    let out = check_env(d.path(), "prod");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_INVALID), "{stderr}");
+    assert!(stderr.contains("raijin.prod.toml"), "{stderr}");
+}

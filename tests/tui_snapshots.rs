@@ -689,3 +689,18 @@ fn no_color_has_no_colors_at_all() {
     let (x, y) = find(&buf, "v1.2");
     assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
 }
+
+#[test]
+fn the_header_names_the_environment() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let plain = render(&app, 80, 24);
+    assert!(
+        plain.lines().next().unwrap().contains(" raijin │"),
+        "{plain}"
+    );
+    app.environment = Some("staging".into());
+    let screen = render(&app, 80, 24);
+    let top = screen.lines().next().unwrap();
+    assert!(top.contains(" raijin staging  │"), "{top}");
+}

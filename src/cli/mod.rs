@@ -57,6 +57,16 @@ pub struct GlobalArgs {
         env = "RAIJIN_CONFIG"
     )]
     pub config: Option<PathBuf>,
+    /// Environment: lay raijin.NAME.toml (beside the config file) over it, for the
+    /// hosts, env values and domains that differ
+    #[arg(
+        long = "env",
+        short = 'e',
+        global = true,
+        value_name = "NAME",
+        env = "RAIJIN_ENV"
+    )]
+    pub environment: Option<String>,
     /// OpenSSH client config to honor (Host aliases, HostName, User, Port,
     /// IdentityFile, ProxyJump) [default: [ssh] config_file, else ~/.ssh/config]
     #[arg(long, global = true, value_name = "PATH")]
@@ -170,7 +180,9 @@ pub fn main() -> ExitCode {
         .unwrap_or_else(config::default_path);
 
     match &cli.command {
-        Some(Command::Config(ConfigCommand::Check)) => return config_check(&config_path),
+        Some(Command::Config(ConfigCommand::Check)) => {
+            return config_check(&config_path, cli.global.environment.as_deref());
+        }
         Some(Command::Init(args)) => return init(&config_path, args),
         Some(Command::Completions(args)) => return completions(args.shell),
         Some(Command::Man(args)) => return man_page(args),
@@ -191,7 +203,11 @@ pub fn main() -> ExitCode {
 
     // Config errors go to the normal terminal before anything else happens; the
     // console also needs its theme.
-    let config = match load_config(&config_path, cli.command.is_none()) {
+    let config = match load_config(
+        &config_path,
+        cli.global.environment.as_deref(),
+        cli.command.is_none(),
+    ) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -269,13 +285,12 @@ pub fn main() -> ExitCode {
     })
 }
 
-fn load_config(path: &std::path::Path, with_theme: bool) -> Result<Config, ExitCode> {
-    let loaded = if with_theme {
-        config::load_with_theme(path)
-    } else {
-        config::load(path)
-    };
-    match loaded {
+fn load_config(
+    path: &std::path::Path,
+    environment: Option<&str>,
+    with_theme: bool,
+) -> Result<Config, ExitCode> {
+    match config::load_environment(path, environment, with_theme) {
         Ok(c) => {
             if let Some(w) = c.warnings_report() {
                 eprintln!("{w}");
@@ -357,8 +372,8 @@ fn init(path: &std::path::Path, args: &InitArgs) -> ExitCode {
     }
 }
 
-fn config_check(path: &std::path::Path) -> ExitCode {
-    match config::load_with_theme(path) {
+fn config_check(path: &std::path::Path, environment: Option<&str>) -> ExitCode {
+    match config::load_environment(path, environment, true) {
         Ok(c) => {
             if let Some(w) = c.warnings_report() {
                 eprintln!("{w}");

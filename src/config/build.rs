@@ -46,6 +46,7 @@ pub(crate) fn build(cx: &mut Cx<'_>, root: &TableRef<'_>, env: &Env) -> Config {
     }
     Config {
         path: cx.file.to_path_buf(),
+        environment: None,
         ssh,
         hosts,
         apps,

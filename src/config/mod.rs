@@ -40,6 +40,66 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     load_str(&read(path)?, path)
 }
 
+/// `load` (or `load_with_theme` when `with_theme`), with the environment file of
+/// `environment` laid over it: `raijin.NAME.toml` beside `raijin.toml` (`X.NAME.toml`
+/// beside `X.toml`). Its tables merge key by key into the base file's, its other values
+/// replace them; errors name the file that set the key.
+pub fn load_environment(
+    path: &Path,
+    environment: Option<&str>,
+    with_theme: bool,
+) -> Result<Config, ConfigErrors> {
+    let Some(name) = environment else {
+        return if with_theme {
+            load_with_theme(path)
+        } else {
+            load(path)
+        };
+    };
+    let text = read(path)?;
+    let layer = environment_path(path, name).map_err(|message| ConfigErrors {
+        file: path.to_path_buf(),
+        diagnostics: vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            key_path: String::new(),
+            message,
+            hint: Some("an environment name has letters, digits, `-` and `_`".to_string()),
+            severity: Severity::Error,
+        }],
+    })?;
+    let layer_text = read(&layer).map_err(|mut e| {
+        for d in &mut e.diagnostics {
+            d.hint = Some(format!(
+                "`--env {name}` reads {}: create it with the keys that differ in {name}",
+                layer.display()
+            ));
+        }
+        e
+    })?;
+    let dirs = with_theme.then(|| theme::search_dirs(&project_dir(path)));
+    let mut config = load_with_layer(&text, path, Some((&layer, &layer_text)), home(), dirs)?;
+    config.environment = Some(name.to_string());
+    Ok(config)
+}
+
+/// `raijin.NAME.toml` for `raijin.toml`.
+pub fn environment_path(path: &Path, name: &str) -> Result<PathBuf, String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!("`{name}` is not an environment name"));
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "raijin".to_string());
+    Ok(path.with_file_name(format!("{stem}.{name}.toml")))
+}
+
 fn read(path: &Path) -> Result<String, ConfigErrors> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(text),
@@ -114,14 +174,43 @@ fn load_with(
     home: Option<PathBuf>,
     theme_dirs: Option<Vec<PathBuf>>,
 ) -> Result<Config, ConfigErrors> {
-    let mut cx = tree::Cx::new(path, text);
-    let config = match toml_edit::Document::parse(text) {
+    load_with_layer(text, path, None, home, theme_dirs)
+}
+
+fn load_with_layer(
+    text: &str,
+    path: &Path,
+    layer: Option<(&Path, &str)>,
+    home: Option<PathBuf>,
+    theme_dirs: Option<Vec<PathBuf>>,
+) -> Result<Config, ConfigErrors> {
+    // With an environment file both texts are one, the second after the first's end,
+    // so every position says which file it is in. The second is parsed with as many
+    // newlines before it as the first has bytes, so its positions are already there.
+    let combined;
+    let mut cx = match layer {
+        None => tree::Cx::new(path, text),
+        Some((layer_path, layer_text)) => {
+            combined = format!("{text}\n{layer_text}");
+            tree::Cx::layered(path, layer_path, &combined, text.len() + 1)
+        }
+    };
+    let parsed = toml_edit::Document::parse(text).and_then(|doc| {
+        let mut table = doc.as_table().clone();
+        if let Some((_, layer_text)) = layer {
+            let padded = format!("{}{layer_text}", "\n".repeat(text.len() + 1));
+            let top = toml_edit::Document::parse(padded)?;
+            tree::overlay(&mut table, top.as_table());
+        }
+        Ok(table)
+    });
+    let config = match parsed {
         Err(err) => {
             syntax_error(&mut cx, &err);
             None
         }
-        Ok(doc) => {
-            let root = tree::TableRef::root(doc.as_table());
+        Ok(table) => {
+            let root = tree::TableRef::root(&table);
             check::check_table(&mut cx, &root, &schema::ROOT);
             let env = read::Env {
                 base_dir: project_dir(path),
@@ -132,8 +221,14 @@ fn load_with(
         }
     };
     let mut diagnostics = std::mem::take(&mut cx.diagnostics);
-    // The file's own problems in file order, then those of the theme file it names.
-    diagnostics.sort_by_key(|d| (d.file != path, d.line, d.column));
+    // The file's own problems in file order, then the environment file's, then those
+    // of the theme file it names.
+    let rank = |d: &Diagnostic| match layer {
+        _ if d.file == path => 0,
+        Some((l, _)) if d.file == l => 1,
+        _ => 2,
+    };
+    diagnostics.sort_by_key(|d| (rank(d), d.line, d.column));
     match config {
         Some(mut config) if !diagnostics.iter().any(Diagnostic::is_error) => {
             config.warnings = diagnostics;
@@ -353,6 +448,86 @@ command = "./hello"
             "{e:?}"
         );
         assert!(errors(&with("150%"))[0].contains("`150%` is not a batch size"));
+    }
+
+    fn layered(base: &str, top: &str) -> Result<Config, ConfigErrors> {
+        let mut c = load_with_layer(
+            base,
+            Path::new("raijin.toml"),
+            Some((Path::new("raijin.staging.toml"), top)),
+            Some(PathBuf::from("/home/ada")),
+            None,
+        )?;
+        c.environment = Some("staging".into());
+        Ok(c)
+    }
+
+    #[test]
+    fn an_environment_file_merges_tables_and_replaces_values() {
+        let top = "[hosts.stage1]\naddress = \"10.0.0.9\"\n\n[apps.hello]\nhosts = [\"stage1\"]\n\n[apps.hello.env]\nGREETING = \"staging\"\n\n[apps.hello.proxy]\ndomain = \"staging.example.com\"\n";
+        let base = MINIMAL.replace("[apps.hello.processes.web]", "[apps.hello.env]\nGREETING = \"hi\"\nLEVEL = \"info\"\n\n[apps.hello.proxy]\ndomain = \"example.com\"\nprocess = \"web\"\nport = 8080\n\n[apps.hello.processes.web]");
+        let c = layered(&base, top).unwrap_or_else(|e| panic!("{e}"));
+        let app = &c.apps["hello"];
+        assert_eq!(app.hosts, ["stage1"]);
+        assert_eq!(app.env["GREETING"], "staging");
+        assert_eq!(
+            app.env["LEVEL"], "info",
+            "keys the environment leaves alone stay"
+        );
+        let proxy = app.proxy.as_ref().unwrap();
+        assert_eq!(
+            (proxy.domain.as_str(), proxy.port),
+            ("staging.example.com", Some(8080))
+        );
+        assert!(c.hosts.contains_key("stage1") && c.hosts.len() >= 2);
+        assert!(
+            c.ok_line().contains("with environment staging"),
+            "{}",
+            c.ok_line()
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_that_set_the_key() {
+        let top = "[apps.hello]\nhosts = [\"nowhere\"]\nversions_to_kept = 3\n";
+        let base = MINIMAL.replace("command = ", "replicas = 0\ncommand = ");
+        let e = layered(&base, top).unwrap_err();
+        let lines: Vec<String> = e.diagnostics.iter().map(ToString::to_string).collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("raijin.toml:") && l.contains("replicas")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("raijin.staging.toml:2:10: ") && l.contains("nowhere")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("raijin.staging.toml:3:1: ")
+                    && l.contains("versions_to_kept")),
+            "{lines:?}"
+        );
+        // A syntax error in the environment file is placed there.
+        let e = layered(MINIMAL, "[apps.hello\n").unwrap_err();
+        assert!(e.to_string().starts_with("raijin.staging.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn environment_files_sit_beside_the_config() {
+        assert_eq!(
+            environment_path(Path::new("deploy/raijin.toml"), "prod").unwrap(),
+            Path::new("deploy/raijin.prod.toml")
+        );
+        assert_eq!(
+            environment_path(Path::new("ops.toml"), "qa-2").unwrap(),
+            Path::new("ops.qa-2.toml")
+        );
+        assert!(environment_path(Path::new("raijin.toml"), "../x").is_err());
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub const DEFAULT_THEME: &str = "dark";
 pub struct Config {
     /// The file it came from, as given.
     pub path: PathBuf,
+    /// The environment laid over it (`--env NAME`: `raijin.NAME.toml`).
+    pub environment: Option<String>,
     pub ssh: SshSettings,
     /// Keyed by host name.
     pub hosts: BTreeMap<String, HostConfig>,
@@ -48,8 +50,12 @@ impl Config {
 
     /// `ok: raijin.toml (2 hosts, 3 apps)`.
     pub fn ok_line(&self) -> String {
+        let env = match &self.environment {
+            Some(e) => format!(" with environment {e}"),
+            None => String::new(),
+        };
         format!(
-            "ok: {} ({}, {})",
+            "ok: {}{env} ({}, {})",
             self.path.display(),
             plural(self.hosts.len(), "host"),
             plural(self.apps.len(), "app")

@@ -7,12 +7,22 @@ use toml_edit::{Item, TableLike, Value};
 
 use super::diagnostics::{Diagnostic, LineIndex, Severity};
 
-/// Collects diagnostics for one file.
+/// Collects diagnostics for a file, or for a file and the environment file layered
+/// over it: positions from `split` on are in the second file.
 pub(crate) struct Cx<'a> {
     pub file: &'a Path,
+    /// The file's text, then (after one `\n`) the environment file's.
     pub text: &'a str,
     lines: LineIndex<'a>,
+    layer: Option<Layer<'a>>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The environment file: where its text starts in `Cx::text`.
+struct Layer<'a> {
+    split: usize,
+    file: &'a Path,
+    lines: LineIndex<'a>,
 }
 
 impl<'a> Cx<'a> {
@@ -21,6 +31,27 @@ impl<'a> Cx<'a> {
             file,
             text,
             lines: LineIndex::new(text),
+            layer: None,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// `text` is the base file's text of `split - 1` bytes, a `\n`, then `layer_file`'s.
+    pub(crate) fn layered(
+        file: &'a Path,
+        layer_file: &'a Path,
+        text: &'a str,
+        split: usize,
+    ) -> Self {
+        Cx {
+            file,
+            text,
+            lines: LineIndex::new(&text[..split.saturating_sub(1)]),
+            layer: Some(Layer {
+                split,
+                file: layer_file,
+                lines: LineIndex::new(&text[split..]),
+            }),
             diagnostics: Vec::new(),
         }
     }
@@ -33,9 +64,12 @@ impl<'a> Cx<'a> {
         message: impl Into<String>,
         hint: Option<String>,
     ) {
-        let (line, column) = self.lines.position(at);
+        let (file, (line, column)) = match &self.layer {
+            Some(l) if at >= l.split => (l.file, l.lines.position(at - l.split)),
+            _ => (self.file, self.lines.position(at)),
+        };
         self.diagnostics.push(Diagnostic {
-            file: self.file.to_path_buf(),
+            file: file.to_path_buf(),
             line,
             column,
             key_path: key_path.to_string(),
@@ -68,6 +102,23 @@ impl<'a> Cx<'a> {
     /// The source text of a value, for hints such as "put it in quotes".
     pub(crate) fn source_of(&self, value: &Value) -> Option<&'a str> {
         self.text.get(value.span()?)
+    }
+}
+
+/// Lays `top` over `base`: tables written as `[tables]` (or implied by one) merge key
+/// by key, every other value of `top` (strings, arrays, inline tables) replaces the
+/// one in `base`. Keys and values keep their positions.
+pub(crate) fn overlay(base: &mut toml_edit::Table, top: &toml_edit::Table) {
+    for (key, item) in top.iter() {
+        let Some((k, _)) = top.get_key_value(key) else {
+            continue;
+        };
+        match (base.get_mut(key), item) {
+            (Some(Item::Table(b)), Item::Table(t)) => overlay(b, t),
+            _ => {
+                base.insert_formatted(k, item.clone());
+            }
+        }
     }
 }
 

@@ -115,6 +115,7 @@ impl Console {
             })
             .collect();
         let mut app = App::new(app_infos(&engine.config), hosts, keymap, now);
+        app.environment = engine.config.environment.clone();
         let size = term.size()?;
         app.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
 

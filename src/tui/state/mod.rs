@@ -118,6 +118,8 @@ pub struct App {
     pub shell_request: Option<(String, String)>,
     /// Something visible changed since the last frame.
     pub dirty: bool,
+    /// The environment laid over the config (`--env NAME`), shown in the header.
+    pub environment: Option<String>,
 }
 
 impl App {
@@ -142,6 +144,7 @@ impl App {
             quit: false,
             shell_request: None,
             dirty: true,
+            environment: None,
         }
     }
 

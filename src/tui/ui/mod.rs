@@ -110,10 +110,12 @@ pub fn fmt_rtt(rtt: Option<Duration>) -> String {
 }
 
 fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut spans = vec![
-        Span::styled(" raijin ", theme.bold(theme.accent)),
-        Span::styled("│", theme.dimmed()),
-    ];
+    let mut spans = vec![Span::styled(" raijin ", theme.bold(theme.accent))];
+    if let Some(env) = &app.environment {
+        spans.push(Span::styled(format!("{env} "), theme.selected()));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::styled("│", theme.dimmed()));
     for h in &app.hosts {
         let (badge, word) = link_badge(theme, &h.link);
         spans.push(Span::raw(" "));
