@@ -490,9 +490,18 @@ fn link_cut_during_push_keeps_the_old_version_and_the_next_deploy_completes() {
     }
     let cut = cut.expect("the push never reported progress");
     let cut_at = Instant::now();
+    // The README's bound for a lost link: keepalive interval × (max + 1) = 12 s here
+    // (3 s × 4), plus the step's wrap-up. A deploy still running after 40 s hangs.
+    let watchdog = common::kill_after(child.id(), Duration::from_secs(40));
     rest.extend(lines.map(|l| l.unwrap()));
     let status = child.wait().unwrap();
+    let hung = watchdog.fired();
     cut.heal();
+    assert!(
+        !hung,
+        "the deploy was still running {:?} after the link was cut",
+        cut_at.elapsed()
+    );
     println!("deploy ended {:?} after the cut", cut_at.elapsed());
     assert!(!status.success());
     let rep: serde_json::Value = rest

@@ -11,6 +11,7 @@ use russh::keys::ssh_key::PublicKey;
 use tokio::sync::watch;
 
 use super::hostkey::{self, Verdict};
+use super::liveness::{self, Watched};
 use super::{Prompter, SshError, Target};
 
 /// One live connection (and the jump connection it rides on, kept alive).
@@ -258,6 +259,7 @@ pub(crate) fn connect<'a>(
     Box::pin(async move {
         let addr = format!("{}:{}", target.host, target.port);
         let (closed_tx, closed_rx) = watch::channel(None);
+        let closed_watch = closed_tx.clone();
         let refusal = Arc::new(Mutex::new(None));
         let handler = Client {
             host_name: target.name.clone(),
@@ -282,7 +284,7 @@ pub(crate) fn connect<'a>(
             reason,
         };
 
-        let (result, jump) = match &target.jump {
+        let (result, jump, live) = match &target.jump {
             None => {
                 let tcp = tokio::time::timeout(
                     p.connect_timeout,
@@ -292,12 +294,13 @@ pub(crate) fn connect<'a>(
                 .map_err(|_| timeout_err())?
                 .map_err(|e| conn_err(e.to_string()))?;
                 let _ = tcp.set_nodelay(true);
+                let (tcp, live) = Watched::new(tcp);
                 let r = tokio::time::timeout(
                     p.connect_timeout,
                     client::connect_stream(config, tcp, handler),
                 )
                 .await;
-                (r, None)
+                (r, None, live)
             }
             Some(jump_target) => {
                 let jump = connect(jump_target, p).await.map_err(|e| {
@@ -321,12 +324,13 @@ pub(crate) fn connect<'a>(
                         describe(&e)
                     ))
                 })?;
+                let (stream, live) = Watched::new(channel.into_stream());
                 let r = tokio::time::timeout(
                     p.connect_timeout,
-                    client::connect_stream(config, channel.into_stream(), handler),
+                    client::connect_stream(config, stream, handler),
                 )
                 .await;
-                (r, Some(Arc::new(jump)))
+                (r, Some(Arc::new(jump)), live)
             }
         };
         let mut handle = match result {
@@ -351,6 +355,20 @@ pub(crate) fn connect<'a>(
             what: "authentication".into(),
             secs: AUTH_TIMEOUT.as_secs(),
         })??;
+        // From here on the keepalives answer at least every interval; a little more
+        // than their own bound, so that russh's own verdict comes first when it can.
+        let bound = p.keepalive_interval * (p.keepalive_max as u32 + 2);
+        let closed = closed_watch.clone();
+        liveness::watch(&live, bound, move |reason| {
+            closed.send_if_modified(|v| {
+                if v.is_none() {
+                    *v = Some(reason);
+                    true
+                } else {
+                    false
+                }
+            });
+        });
         Ok(Conn {
             handle,
             closed: closed_rx,

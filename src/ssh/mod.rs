@@ -10,6 +10,7 @@ mod auth;
 mod channel;
 mod connect;
 pub mod hostkey;
+mod liveness;
 mod session;
 pub mod target;
 

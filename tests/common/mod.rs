@@ -498,3 +498,41 @@ fn lock_file(host: &str) -> File {
         .open(dir.join(format!("{host}.lock")))
         .expect("open the host lock file")
 }
+
+/// Kills process `pid` (SIGKILL) if it still runs after `after`; `fired()` says
+/// whether it had to. Dropping it disarms it.
+pub struct KillAfter {
+    fired: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl KillAfter {
+    pub fn fired(&self) -> bool {
+        self.fired.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for KillAfter {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+    }
+}
+
+#[allow(dead_code)]
+pub fn kill_after(pid: u32, after: Duration) -> KillAfter {
+    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let f = fired.clone();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(after) {
+            f.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    });
+    KillAfter {
+        fired,
+        stop: Some(tx),
+    }
+}
