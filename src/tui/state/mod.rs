@@ -10,9 +10,11 @@
 //! `tui::logs`; the overlays in `overlay`. A tab answers with a [`Reply`]
 //! (effects, a toast, a dialog), which `App` carries out.
 
+mod ask;
 mod deploy;
 mod effect;
 mod history;
+mod mouse;
 mod overlay;
 mod status;
 #[cfg(test)]
@@ -420,163 +422,5 @@ impl App {
             },
         }
         Vec::new()
-    }
-
-    fn ask_deploy(&mut self) -> Vec<Effect> {
-        if let Some(busy) = self.deploy.busy() {
-            return self.apply(busy);
-        }
-        let Some(app) = self.selected_app().map(|a| a.name.clone()) else {
-            self.toast(Level::Error, "no app selected");
-            return Vec::new();
-        };
-        let current = self
-            .status
-            .current_versions(&app)
-            .into_iter()
-            .filter_map(|(_, v)| v)
-            .collect();
-        let reply = self.deploy.plan(app, current);
-        self.apply(reply)
-    }
-
-    fn ask_rollback_selected(&mut self) -> Vec<Effect> {
-        let reply = match self.deploy.busy() {
-            Some(busy) => busy,
-            None => self.history.ask_rollback(),
-        };
-        self.apply(reply)
-    }
-
-    fn ask_rollback_previous(&mut self) -> Vec<Effect> {
-        let reply = match (self.deploy.busy(), self.selected_app()) {
-            (Some(busy), _) => busy,
-            (None, Some(app)) => {
-                Reply::confirm(DeployTab::rollback_previous(&app.name, &app.hosts))
-            }
-            (None, None) => Reply::default(),
-        };
-        self.apply(reply)
-    }
-
-    /// `s`: a shell on the selected host if the app runs there, else on its first.
-    fn ask_shell(&mut self) {
-        let Some(app) = self.selected_app().cloned() else {
-            self.toast(Level::Error, "no app selected");
-            return;
-        };
-        let selected = self.hosts.get(self.host_sel).map(|h| h.name.clone());
-        let host = selected
-            .filter(|h| self.focus == Focus::Hosts && app.hosts.contains(h))
-            .or_else(|| app.hosts.first().cloned());
-        match host {
-            Some(h) => self.shell_request = Some((app.name, h)),
-            None => self.toast(Level::Error, "the app has no hosts"),
-        }
-    }
-
-    /// Choose a palette entry.
-    pub fn choose(&mut self, target: Target) -> Vec<Effect> {
-        match target {
-            Target::Action(a) => self.act(a),
-            Target::App(name) => {
-                if let Some(i) = self.apps.iter().position(|a| a.name == name) {
-                    self.app_sel = i;
-                    self.focus = Focus::Apps;
-                }
-                self.history_for_selection().into_iter().collect()
-            }
-            Target::Host(name) => {
-                if let Some(i) = self.hosts.iter().position(|h| h.name == name) {
-                    self.host_sel = i;
-                    self.focus = Focus::Hosts;
-                }
-                Vec::new()
-            }
-            Target::Version { host, version } => {
-                if self.history.select_version(&host, &version) {
-                    self.tab = Tab::History;
-                    self.focus = Focus::Main;
-                    return self.ask_rollback_selected();
-                }
-                Vec::new()
-            }
-        }
-    }
-
-    /// Click to focus a panel or select a row or tab; the wheel scrolls what is
-    /// under the pointer.
-    fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
-        if self.overlay.is_some() || !self.prompts.is_empty() {
-            return Vec::new();
-        }
-        let areas = Areas::new(self.size, self.hosts.len());
-        let (col, row) = (m.column, m.row);
-        let inside = |r: Rect| r.contains(Position::new(col, row));
-        let target = if inside(areas.apps) {
-            Focus::Apps
-        } else if inside(areas.hosts) {
-            Focus::Hosts
-        } else if inside(areas.main) || inside(areas.tabs) {
-            Focus::Main
-        } else {
-            return Vec::new();
-        };
-        match m.kind {
-            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
-                let before = self.focus;
-                self.focus = target;
-                let fx = self.act(if m.kind == MouseEventKind::ScrollUp {
-                    Action::Up
-                } else {
-                    Action::Down
-                });
-                if target != Focus::Main {
-                    self.focus = before;
-                }
-                fx
-            }
-            MouseEventKind::Down(MouseButton::Left) => {
-                self.focus = target;
-                if inside(areas.tabs) {
-                    return match areas.tab_at(col) {
-                        Some(tab) => self.set_tab(tab),
-                        None => Vec::new(),
-                    };
-                }
-                match target {
-                    Focus::Apps => {
-                        let mut y = areas.apps.y + 1;
-                        for (i, a) in self.apps.iter().enumerate() {
-                            let h = 1 + a.hosts.len() as u16;
-                            if row >= y && row < y + h {
-                                if self.app_sel != i {
-                                    self.app_sel = i;
-                                    return self.history_for_selection().into_iter().collect();
-                                }
-                                break;
-                            }
-                            y += h;
-                        }
-                    }
-                    Focus::Hosts => {
-                        let i = usize::from(row.saturating_sub(areas.hosts.y + 1));
-                        if i < self.hosts.len() {
-                            self.host_sel = i;
-                        }
-                    }
-                    Focus::Main => {
-                        // Lines start below the block border.
-                        let first = areas.main.y + 1;
-                        if self.tab == Tab::History && row >= first {
-                            let height = usize::from(areas.main.height.saturating_sub(2));
-                            self.history.click(usize::from(row - first), height);
-                        }
-                    }
-                }
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
     }
 }
