@@ -328,3 +328,26 @@ fn no_color_has_no_colors_at_all() {
     let (x, y) = find(&buf, "v1.2");
     assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
 }
+
+#[test]
+fn an_error_stays_until_dismissed() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    key(&mut app, KeyCode::Char('d'), t0);
+    app.update(
+        Msg::DeployPlanned {
+            app: "hello".into(),
+            plan: Err(
+                "the version command `./version.sh` failed (exit status: 1): \
+                       version.sh: line 3: jq: command not found"
+                    .into(),
+            ),
+        },
+        t0,
+    );
+    // Long after a toast would have gone, the error is still on screen.
+    app.update(Msg::Tick, t0 + Duration::from_secs(60));
+    snap("error_panel", &mut app);
+    key(&mut app, KeyCode::Esc, t0);
+    assert!(!render(&app, 80, 24).contains("jq: command not found"));
+}

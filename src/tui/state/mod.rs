@@ -44,6 +44,9 @@ use crate::keys::Action;
 use crate::logs::LogRecord;
 use crate::ssh::{HostStatus, LinkState};
 
+/// Errors kept for dismissal; older ones beyond this are dropped.
+const MAX_ERRORS: usize = 20;
+
 /// A configured app, as the console lists it.
 #[derive(Clone, Debug)]
 pub struct AppInfo {
@@ -113,6 +116,8 @@ pub struct App {
     /// SSH questions waiting for an answer; the first is shown.
     pub prompts: Vec<Prompt>,
     pub toasts: Vec<Toast>,
+    /// Errors not yet dismissed, oldest first; the newest is shown until Esc.
+    pub errors: Vec<String>,
     pub size: Rect,
     pub now: Instant,
     pub quit: bool,
@@ -139,6 +144,7 @@ impl App {
             overlay: None,
             prompts: Vec::new(),
             toasts: Vec::new(),
+            errors: Vec::new(),
             size: Rect::new(0, 0, 80, 24),
             now,
             quit: false,
@@ -165,9 +171,21 @@ impl App {
         self.apps.get(self.app_sel)
     }
 
+    /// Tell the user something: a success or a note as a toast that clears itself,
+    /// an error on the error panel until it is dismissed.
     pub fn toast(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        if level == Level::Error {
+            if self.errors.last() != Some(&text) {
+                self.errors.push(text);
+            }
+            if self.errors.len() > MAX_ERRORS {
+                self.errors.remove(0);
+            }
+            return;
+        }
         self.toasts.push(Toast {
-            text: text.into(),
+            text,
             level,
             until: self.now + TOAST_FOR,
         });
@@ -278,6 +296,11 @@ impl App {
         }
         if self.logs.editing {
             self.logs.filter_key(&k);
+            return Vec::new();
+        }
+        if !self.errors.is_empty() && self.action_of(&k) == Some(Action::Back) {
+            // Esc dismisses the error shown, before it backs out of anything.
+            self.errors.pop();
             return Vec::new();
         }
         match self.action_of(&k) {

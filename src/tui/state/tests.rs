@@ -162,3 +162,34 @@ fn remapped_keys_run_their_action() {
     );
     assert!(a.quit);
 }
+
+#[test]
+fn errors_stay_until_esc_and_toasts_clear_themselves() {
+    let mut a = app();
+    let t0 = Instant::now();
+    a.toast(Level::Ok, "deploy hello v2: ok on 2");
+    key(&mut a, KeyCode::Char('d'));
+    a.update(
+        Msg::DeployPlanned {
+            app: "hello".into(),
+            plan: Err("the version command `false` failed".into()),
+        },
+        t0,
+    );
+    a.update(Msg::Tick, t0 + TOAST_FOR * 3);
+    assert!(
+        a.toasts.iter().all(|t| t.level != Level::Error),
+        "no error is a toast"
+    );
+    assert_eq!(
+        a.errors,
+        ["cannot plan hello: the version command `false` failed"]
+    );
+    // Esc dismisses the error and does nothing else.
+    a.focus = Focus::Main;
+    key(&mut a, KeyCode::Esc);
+    assert!(a.errors.is_empty());
+    assert_eq!(a.focus, Focus::Main);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.focus, Focus::Apps);
+}
