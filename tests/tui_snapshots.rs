@@ -200,19 +200,32 @@ fn deploy_failed_with_journal() {
 fn history_with_current_and_bad_releases() {
     let t0 = Instant::now();
     let mut app = history_selected(t0);
+    // One list for the app: each version once, with the hosts that keep it.
+    let rows: Vec<(&str, &[String])> = app
+        .history
+        .versions
+        .iter()
+        .map(|v| (v.version.as_str(), &v.kept_on[..]))
+        .collect();
     assert_eq!(
-        app.history
-            .selected_release()
-            .map(|(h, r)| (h.to_string(), r.version.clone())),
-        Some(("h1".to_string(), "v1.2".to_string()))
+        rows,
+        [
+            ("v1.4", &["h1".to_string()][..]),
+            ("v1.3", &["h1".into(), "h2".into(), "h3".into()][..]),
+            ("v1.2", &["h1".into(), "h2".into()][..]),
+        ]
+    );
+    assert_eq!(
+        app.history.selected_version().map(|v| v.version.as_str()),
+        Some("v1.2")
     );
     snap("history", &mut app);
-    // Enter asks before rolling back.
+    // Enter asks once for the whole app, naming the host that lacks the version.
     key(&mut app, KeyCode::Enter, t0);
     snap("history_confirm_rollback", &mut app);
     let fx = key(&mut app, KeyCode::Char('y'), t0);
     assert!(matches!(&fx[..], [Effect::Rollback { req, .. }]
-        if req.to.as_deref() == Some("v1.2") && req.hosts == ["h1"]));
+        if req.to.as_deref() == Some("v1.2") && req.hosts == ["h1", "h2"]));
     assert_eq!(app.tab, Tab::Deploy);
 }
 

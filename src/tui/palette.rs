@@ -13,11 +13,8 @@ pub enum Target {
     Action(Action),
     App(String),
     Host(String),
-    /// Roll the selected app back to this version on this host.
-    Version {
-        host: String,
-        version: String,
-    },
+    /// Roll the selected app back to this version on every host that keeps it.
+    Version(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +98,13 @@ impl Palette {
 }
 
 /// The palette's entries: every action, then apps, hosts and versions.
-pub fn entries(apps: &[String], hosts: &[String], versions: &[(String, String)]) -> Vec<Entry> {
+/// `versions` are the selected app's kept versions with the hosts a rollback to each
+/// would change.
+pub fn entries(
+    apps: &[String],
+    hosts: &[String],
+    versions: &[(String, Vec<String>)],
+) -> Vec<Entry> {
     let mut out: Vec<Entry> = Action::ALL
         .into_iter()
         .map(|a| Entry {
@@ -120,13 +123,10 @@ pub fn entries(apps: &[String], hosts: &[String], versions: &[(String, String)])
         label: format!("host {h}"),
         detail: "select the host".into(),
     }));
-    out.extend(versions.iter().map(|(h, v)| Entry {
-        target: Target::Version {
-            host: h.clone(),
-            version: v.clone(),
-        },
-        label: format!("rollback {v} on {h}"),
-        detail: "roll back to this kept release (asks first)".into(),
+    out.extend(versions.iter().map(|(v, hosts)| Entry {
+        target: Target::Version(v.clone()),
+        label: format!("rollback {v}"),
+        detail: format!("roll back to it on {} (asks first)", hosts.join(", ")),
     }));
     out
 }

@@ -273,7 +273,8 @@ pub fn release(v: &str, at: &str, current: bool, bad: bool) -> Release {
     }
 }
 
-/// History with the cursor on h1's v1.2, the main panel focused.
+/// History with the cursor on v1.2 (kept on h1 and h2, not h3), the main panel
+/// focused.
 pub fn history_selected(t0: Instant) -> App {
     let mut app = history_app(t0);
     for _ in 0..2 {
@@ -315,6 +316,13 @@ pub fn history_app(t0: Instant) -> App {
         previous: Some("v1.2".into()),
         legacy: false,
     };
+    let h3 = HostHistory {
+        host: "h3".into(),
+        releases: vec![release("v1.3", "2026-11-22T17:40:05Z", true, false)],
+        current: Some("v1.3".into()),
+        previous: None,
+        legacy: false,
+    };
     app.update(
         Msg::History {
             app: "hello".into(),
@@ -322,7 +330,7 @@ pub fn history_app(t0: Instant) -> App {
             hosts: vec![
                 ("h1".into(), Ok(h1)),
                 ("h2".into(), Ok(h2)),
-                ("h3".into(), Err("h3: connection refused".into())),
+                ("h3".into(), Ok(h3)),
             ],
         },
         t0,

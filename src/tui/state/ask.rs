@@ -75,8 +75,8 @@ impl App {
                 }
                 Vec::new()
             }
-            Target::Version { host, version } => {
-                if self.history.select_version(&host, &version) {
+            Target::Version(version) => {
+                if self.history.select_version(&version) {
                     self.tab = Tab::History;
                     self.focus = Focus::Main;
                     return self.ask_rollback_selected();

@@ -28,7 +28,7 @@ use ratatui::layout::{Position, Rect};
 pub use super::focus::{Focus, Tab};
 pub use deploy::{DeployPlan, DeployTab};
 pub use effect::{Effect, Level, Reply, TOAST_FOR, Toast};
-pub use history::HistoryView;
+pub use history::{HistoryView, VersionRow};
 pub use overlay::{Confirm, Overlay, OverlayKey, Pending, Prompt};
 pub use status::StatusTab;
 
@@ -394,7 +394,7 @@ impl App {
             Action::TabStatus => return self.set_tab(Tab::Status),
             Action::Deploy => return self.ask_deploy(),
             Action::Rollback => {
-                return if self.tab == Tab::History && self.history.selected_release().is_some() {
+                return if self.tab == Tab::History && self.history.selected_version().is_some() {
                     self.ask_rollback_selected()
                 } else {
                     self.ask_rollback_previous()

@@ -3,6 +3,7 @@
 //! from the keymap, toasts) and any overlay on top.
 
 mod deploy;
+mod history;
 mod inspect;
 mod logs;
 mod overlay;
@@ -38,7 +39,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     match app.tab {
         Tab::Deploy => deploy::draw(frame, inner, app, theme),
         Tab::Logs => logs::draw(frame, inner, app, theme),
-        Tab::History => inspect::history(frame, inner, app, theme),
+        Tab::History => history::draw(frame, inner, app, theme),
         Tab::Status => inspect::status(frame, inner, app, theme),
     }
     footer(frame, areas.footer, app, theme);
