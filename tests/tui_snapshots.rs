@@ -364,3 +364,108 @@ fn an_error_stays_until_dismissed() {
     key(&mut app, KeyCode::Esc, t0);
     assert!(!render(&app, 80, 24).contains("jq: command not found"));
 }
+
+/// The Status tab with each unit's details on three hosts, as `raijin app status`
+/// reads them; h3's worker failed and was restarted by systemd.
+fn status_app(t0: Instant) -> App {
+    let mut app = app(t0);
+    key(&mut app, KeyCode::Char('4'), t0);
+    let unit = |unit: &str, pid: Option<u32>, active: &str, restarts: u32| UnitDetail {
+        unit: unit.into(),
+        process: unit.split(['-', '@', '.']).nth(1).unwrap_or("").into(),
+        active: active.into(),
+        sub: if active == "active" {
+            "running"
+        } else {
+            "dead"
+        }
+        .into(),
+        since: "Mon 2026-11-23 03:09:53 UTC".into(),
+        main_pid: pid,
+        restarts: Some(restarts),
+        memory_bytes: pid.map(|p| u64::from(p) * 40_000),
+        ..UnitDetail::default()
+    };
+    let host = |h: &str, base: u32, worker: &str| HostUnits {
+        host: h.into(),
+        current: Some("v1.3".into()),
+        units: vec![
+            unit("hello-web.service", Some(base), "active", 0),
+            unit(
+                "hello-worker.service",
+                (worker == "active").then_some(base + 1),
+                worker,
+                if worker == "active" { 0 } else { 5 },
+            ),
+        ],
+        error: None,
+    };
+    app.update(
+        Msg::Units {
+            app: "hello".into(),
+            hosts: Ok(vec![
+                host("h1", 412, "active"),
+                host("h2", 977, "active"),
+                host("h3", 1203, "failed"),
+            ]),
+        },
+        t0,
+    );
+    app
+}
+
+#[test]
+fn status_shows_each_units_details() {
+    let t0 = Instant::now();
+    let mut app = status_app(t0);
+    snap("status_units", &mut app);
+    let screen = render(&app, 160, 48);
+    for text in ["active/running", "412", "failed/dead", "16M"] {
+        assert!(screen.contains(text), "{text} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn restart_asks_then_the_answer_shows_the_new_pids() {
+    let t0 = Instant::now();
+    let mut app = status_app(t0);
+    assert!(key(&mut app, KeyCode::Char('e'), t0).is_empty());
+    snap("restart_confirm", &mut app);
+    let fx = key(&mut app, KeyCode::Char('y'), t0);
+    let [Effect::Control { req }] = &fx[..] else {
+        panic!("expected a control effect, got {fx:?}")
+    };
+    assert_eq!(req.hosts, ["h1", "h2", "h3"]);
+    let mut after = vec![];
+    for (h, pid) in [("h1", 5001), ("h2", 5002), ("h3", 5003)] {
+        after.push(HostUnits {
+            host: h.into(),
+            current: Some("v1.3".into()),
+            units: vec![UnitDetail {
+                unit: "hello-web.service".into(),
+                active: "active".into(),
+                sub: "running".into(),
+                main_pid: Some(pid),
+                ..UnitDetail::default()
+            }],
+            error: None,
+        });
+    }
+    app.update(
+        Msg::Controlled {
+            app: "hello".into(),
+            action: req.action,
+            result: Ok(after),
+        },
+        t0,
+    );
+    let screen = render(&app, 160, 48);
+    assert!(
+        screen.contains("5003") && !screen.contains(" 1203 "),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("restart hello: done on h1, h2, h3"),
+        "{screen}"
+    );
+}

@@ -52,6 +52,12 @@ actions! {
         "Roll the selected app back (History row, else the previous release)";
     Shell "shell" [Key::char('s')]
         "Open a shell as the app user (selected host, else the app's first)";
+    Restart "restart" [Key::char('e')]
+        "Restart the selected app's units (Hosts focused: on that host; asks first)";
+    Stop "stop" [Key::char('S')]
+        "Stop the selected app's units (Hosts focused: on that host; asks first)";
+    Start "start" [Key::char('u')]
+        "Start the selected app's units (Hosts focused: on that host; asks first)";
     Cancel "cancel" [Key::char('x'), Key::ctrl('c')]
         "Cancel the running deploy or rollback (asks first)";
     Refresh "refresh" [Key::char('R'), Key::ctrl('r')]
@@ -123,7 +129,7 @@ mod tests {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(seen.insert(a.name()), "duplicate {}", a.name());
         }
-        assert_eq!(Action::ALL.len(), 29);
+        assert_eq!(Action::ALL.len(), 32);
     }
 
     #[test]

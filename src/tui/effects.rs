@@ -13,6 +13,7 @@ use crate::deploy;
 use crate::engine::Engine;
 use crate::engine::events::Events;
 use crate::inspect;
+use crate::operate;
 
 pub struct Effects {
     engine: Arc<Engine>,
@@ -96,6 +97,26 @@ impl Effects {
                         app,
                         generation,
                         hosts,
+                    });
+                });
+            }
+            Effect::LoadUnits { app } => {
+                tokio::spawn(async move {
+                    let hosts = inspect::units(&engine, &app, &[], &[])
+                        .await
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::Units { app, hosts });
+                });
+            }
+            Effect::Control { req } => {
+                tokio::spawn(async move {
+                    let result = operate::control(&engine, &req)
+                        .await
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::Controlled {
+                        app: req.app,
+                        action: req.action,
+                        result,
                     });
                 });
             }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::overlay::Confirm;
 use crate::deploy::{DeployRequest, RollbackRequest};
+use crate::operate::ControlRequest;
 
 /// How long a toast stays.
 pub const TOAST_FOR: Duration = Duration::from_secs(4);
@@ -32,11 +33,19 @@ pub enum Effect {
         app: String,
         hosts: Vec<String>,
     },
+    /// Start, stop or restart units (one `operate::control` call).
+    Control {
+        req: ControlRequest,
+    },
     LoadHistory {
         app: String,
         generation: u64,
     },
     LoadStatus {
+        app: String,
+    },
+    /// The details of the app's units on its hosts.
+    LoadUnits {
         app: String,
     },
 }

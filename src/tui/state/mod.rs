@@ -11,6 +11,7 @@
 //! (effects, a toast, a dialog), which `App` carries out.
 
 mod ask;
+mod control;
 mod deploy;
 mod effect;
 mod history;
@@ -39,9 +40,10 @@ use super::logs::LogView;
 use super::palette::{self, Palette, Target};
 use super::run::Outcome;
 use crate::engine::events::Event;
-use crate::inspect::{HostHistory, HostStatus as AppHostStatus};
+use crate::inspect::{HostHistory, HostStatus as AppHostStatus, HostUnits};
 use crate::keys::Action;
 use crate::logs::LogRecord;
+use crate::operate::UnitAction;
 use crate::ssh::{HostStatus, LinkState};
 
 /// Errors kept for dismissal; older ones beyond this are dropped.
@@ -93,6 +95,17 @@ pub enum Msg {
     Status {
         app: String,
         hosts: Vec<AppHostStatus>,
+    },
+    /// A start, stop or restart ended: each host's units after it, or why it
+    /// could not run at all.
+    Controlled {
+        app: String,
+        action: UnitAction,
+        result: Result<Vec<HostUnits>, String>,
+    },
+    Units {
+        app: String,
+        hosts: Result<Vec<HostUnits>, String>,
     },
     Log(LogRecord),
     Prompt(Prompt),
@@ -161,8 +174,12 @@ impl App {
     fn load_all_status(&self) -> Vec<Effect> {
         self.apps
             .iter()
-            .map(|a| Effect::LoadStatus {
-                app: a.name.clone(),
+            .flat_map(|a| {
+                let app = a.name.clone();
+                [
+                    Effect::LoadStatus { app: app.clone() },
+                    Effect::LoadUnits { app },
+                ]
             })
             .collect()
     }
@@ -253,6 +270,15 @@ impl App {
                 hosts,
             } => self.history.loaded(app, generation, hosts),
             Msg::Status { app, hosts } => self.status.loaded(app, hosts),
+            Msg::Units { app, hosts } => match hosts {
+                Ok(hosts) => self.status.units_loaded(app, hosts),
+                Err(e) => self.toast(Level::Error, format!("units of {app}: {e}")),
+            },
+            Msg::Controlled {
+                app,
+                action,
+                result,
+            } => fx = self.controlled(app, action, result),
             Msg::Log(r) => {
                 self.logs.push(r);
                 if self.tab != Tab::Logs {
@@ -340,6 +366,7 @@ impl App {
                 self.tab = Tab::Deploy;
                 vec![self.deploy.start_rollback(app, hosts, to, self.now)]
             }
+            Pending::Control { app, hosts, action } => self.start_control(app, hosts, action),
         }
     }
 
@@ -400,6 +427,9 @@ impl App {
                     self.ask_rollback_previous()
                 };
             }
+            Action::Restart => return self.ask_control(UnitAction::Restart { force: false }),
+            Action::Stop => return self.ask_control(UnitAction::Stop),
+            Action::Start => return self.ask_control(UnitAction::Start),
             Action::Cancel => {
                 let reply = self.deploy.ask_cancel();
                 return self.apply(reply);

@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::oneshot;
 
 use crate::keys::Action;
+use crate::operate::UnitAction;
 use crate::tui::palette::{Palette, Target};
 
 /// What the confirmation dialog will start on yes.
@@ -21,6 +22,12 @@ pub enum Pending {
         app: String,
         hosts: Vec<String>,
         to: Option<String>,
+    },
+    /// Start, stop or restart the app's units on these hosts.
+    Control {
+        app: String,
+        hosts: Vec<String>,
+        action: UnitAction,
     },
     Cancel,
     Quit,

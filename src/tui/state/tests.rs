@@ -193,3 +193,86 @@ fn errors_stay_until_esc_and_toasts_clear_themselves() {
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.focus, Focus::Apps);
 }
+
+fn units(host: &str, pid: u32, error: Option<&str>) -> crate::inspect::HostUnits {
+    crate::inspect::HostUnits {
+        host: host.into(),
+        current: Some("v2".into()),
+        units: vec![crate::inspect::UnitDetail {
+            unit: "hello-web.service".into(),
+            process: "web".into(),
+            active: "active".into(),
+            sub: "running".into(),
+            main_pid: Some(pid),
+            ..Default::default()
+        }],
+        error: error.map(String::from),
+    }
+}
+
+#[test]
+fn restart_stop_and_start_ask_then_call_control_and_report() {
+    use crate::operate::UnitAction;
+    let mut a = app();
+    for (c, action) in [
+        ('e', UnitAction::Restart { force: false }),
+        ('S', UnitAction::Stop),
+        ('u', UnitAction::Start),
+    ] {
+        assert!(
+            key(&mut a, KeyCode::Char(c)).is_empty(),
+            "nothing before yes"
+        );
+        let Some(Overlay::Confirm(confirm)) = &a.overlay else {
+            panic!("no confirmation for {c}")
+        };
+        assert!(confirm.lines.contains(&"hosts    h1, h2".to_string()));
+        let fx = key(&mut a, KeyCode::Char('y'));
+        assert!(
+            matches!(&fx[..], [Effect::Control { req }]
+                if req.app == "hello" && req.hosts == ["h1", "h2"] && req.action == action),
+            "{c}: {fx:?}"
+        );
+        assert_eq!(a.tab, Tab::Status);
+    }
+    // Every host did it: a toast, and the Status tab has the new main PIDs.
+    let fx = a.update(
+        Msg::Controlled {
+            app: "hello".into(),
+            action: UnitAction::Restart { force: false },
+            result: Ok(vec![units("h1", 501, None), units("h2", 502, None)]),
+        },
+        Instant::now(),
+    );
+    assert!(matches!(&fx[..], [Effect::LoadStatus { app }] if app == "hello"));
+    assert!(a.errors.is_empty());
+    assert_eq!(
+        a.toasts.last().map(|t| t.text.as_str()),
+        Some("restart hello: done on h1, h2")
+    );
+    assert_eq!(
+        a.status
+            .unit("hello", "h2", "hello-web.service")
+            .and_then(|u| u.main_pid),
+        Some(502)
+    );
+    // A host that failed is an error that stays.
+    a.update(
+        Msg::Controlled {
+            app: "hello".into(),
+            action: UnitAction::Stop,
+            result: Ok(vec![units("h1", 501, None), units("h2", 502, Some("boom"))]),
+        },
+        Instant::now(),
+    );
+    assert_eq!(a.errors, ["stop hello failed on h2: boom"]);
+}
+
+#[test]
+fn with_the_hosts_panel_focused_control_acts_on_the_selected_host() {
+    let mut a = app();
+    a.focus = Focus::Hosts;
+    key(&mut a, KeyCode::Char('e'));
+    let fx = key(&mut a, KeyCode::Char('y'));
+    assert!(matches!(&fx[..], [Effect::Control { req }] if req.hosts == ["h1"]));
+}

@@ -4,9 +4,9 @@
 
 mod deploy;
 mod history;
-mod inspect;
 mod logs;
 mod overlay;
+mod status;
 
 use std::time::Duration;
 
@@ -40,7 +40,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Tab::Deploy => deploy::draw(frame, inner, app, theme),
         Tab::Logs => logs::draw(frame, inner, app, theme),
         Tab::History => history::draw(frame, inner, app, theme),
-        Tab::Status => inspect::status(frame, inner, app, theme),
+        Tab::Status => status::draw(frame, inner, app, theme),
     }
     footer(frame, areas.footer, app, theme);
     errors(frame, areas.main, app, theme);
@@ -294,6 +294,7 @@ fn hint_actions(app: &App) -> Vec<Action> {
     let mut v = Vec::new();
     match (app.focus, app.tab) {
         (Focus::Main, Tab::History) => v.extend([Action::Select, Action::Refresh]),
+        (_, Tab::Status) => v.extend([Action::Restart, Action::Stop, Action::Start]),
         (Focus::Main, Tab::Logs) | (_, Tab::Logs) => v.extend([
             Action::Filter,
             Action::Follow,
