@@ -469,3 +469,57 @@ fn restart_asks_then_the_answer_shows_the_new_pids() {
         "{screen}"
     );
 }
+
+#[test]
+fn audit_lists_the_hosts_entries_newest_first() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let fx = key(&mut app, KeyCode::Char('5'), t0);
+    let [
+        Effect::LoadAudit {
+            app: name,
+            generation,
+        },
+    ] = &fx[..]
+    else {
+        panic!("expected an audit load, got {fx:?}")
+    };
+    assert_eq!(name, "hello");
+    let entry =
+        |at: &str, host: &str, action: &str, version: &str, error: Option<&str>| AuditEntry {
+            at: at.into(),
+            action: action.into(),
+            app: "hello".into(),
+            host: host.into(),
+            by: "ana@laptop".into(),
+            version: version.into(),
+            outcome: if error.is_some() { "failed" } else { "ok" }.into(),
+            error: error.map(String::from),
+            ..AuditEntry::default()
+        };
+    let log = AuditLog {
+        entries: vec![
+            entry("2026-11-23T03:12:00Z", "h1", "restart", "v1.3", None),
+            entry("2026-11-23T03:10:40Z", "h2", "rollback", "v1.3", None),
+            entry(
+                "2026-11-23T03:09:53Z",
+                "h2",
+                "deploy",
+                "v1.4",
+                Some("health check failed: GET /health 502"),
+            ),
+            entry("2026-11-22T17:40:02Z", "h1", "deploy", "v1.3", None),
+        ],
+        errors: vec![("h3".into(), "hello".into(), "connection refused".into())],
+    };
+    let generation = *generation;
+    app.update(
+        Msg::Audit {
+            app: "hello".into(),
+            generation,
+            log: Ok(log),
+        },
+        t0,
+    );
+    snap("audit", &mut app);
+}

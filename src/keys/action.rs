@@ -94,6 +94,8 @@ actions! {
         "Show the History tab";
     TabStatus "tab_status" [Key::char('4')]
         "Show the Status tab";
+    TabAudit "tab_audit" [Key::char('5')]
+        "Show the Audit tab";
     Filter "filter" [Key::char('/')]
         "Filter the logs";
     Follow "follow" [Key::char('f')]
@@ -129,7 +131,7 @@ mod tests {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(seen.insert(a.name()), "duplicate {}", a.name());
         }
-        assert_eq!(Action::ALL.len(), 32);
+        assert_eq!(Action::ALL.len(), 33);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::run::Outcome;
-use super::state::{Effect, Msg};
+use super::state::{AUDIT_ENTRIES, Effect, Msg};
 use crate::deploy;
 use crate::engine::Engine;
 use crate::engine::events::Events;
@@ -117,6 +117,18 @@ impl Effects {
                         app: req.app,
                         action: req.action,
                         result,
+                    });
+                });
+            }
+            Effect::LoadAudit { app, generation } => {
+                tokio::spawn(async move {
+                    let log = inspect::audit(&engine, Some(&app), AUDIT_ENTRIES)
+                        .await
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::Audit {
+                        app,
+                        generation,
+                        log,
                     });
                 });
             }

@@ -6,7 +6,9 @@
 pub use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub use raijin::deploy::{HostOutcome, Report};
 pub use raijin::engine::events::{Event, Step};
-pub use raijin::inspect::{HostHistory, HostStatus, HostUnits, Release, UnitDetail, UnitState};
+pub use raijin::inspect::{
+    AuditEntry, AuditLog, HostHistory, HostStatus, HostUnits, Release, UnitDetail, UnitState,
+};
 pub use raijin::logs::LogRecord;
 pub use raijin::ssh::{HostStatus as Link, LinkState, OutputKind};
 pub use raijin::tui::keymap::Keymap;

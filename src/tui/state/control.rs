@@ -109,6 +109,8 @@ impl App {
                 self.status.units_loaded(app.clone(), hosts);
             }
         }
-        vec![Effect::LoadStatus { app }]
+        let mut fx = self.reload_shown(&app);
+        fx.push(Effect::LoadStatus { app });
+        fx
     }
 }

@@ -44,6 +44,11 @@ pub enum Effect {
     LoadStatus {
         app: String,
     },
+    /// The app's audit entries from all its hosts, newest first.
+    LoadAudit {
+        app: String,
+        generation: u64,
+    },
     /// The details of the app's units on its hosts.
     LoadUnits {
         app: String,

@@ -11,6 +11,7 @@
 //! (effects, a toast, a dialog), which `App` carries out.
 
 mod ask;
+mod audit;
 mod control;
 mod deploy;
 mod effect;
@@ -27,6 +28,7 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEve
 use ratatui::layout::{Position, Rect};
 
 pub use super::focus::{Focus, Tab};
+pub use audit::{AUDIT_ENTRIES, AuditView};
 pub use deploy::{DeployPlan, DeployTab};
 pub use effect::{Effect, Level, Reply, TOAST_FOR, Toast};
 pub use history::{HistoryView, VersionRow};
@@ -40,7 +42,7 @@ use super::logs::LogView;
 use super::palette::{self, Palette, Target};
 use super::run::Outcome;
 use crate::engine::events::Event;
-use crate::inspect::{HostHistory, HostStatus as AppHostStatus, HostUnits};
+use crate::inspect::{AuditLog, HostHistory, HostStatus as AppHostStatus, HostUnits};
 use crate::keys::Action;
 use crate::logs::LogRecord;
 use crate::operate::UnitAction;
@@ -107,6 +109,11 @@ pub enum Msg {
         app: String,
         hosts: Result<Vec<HostUnits>, String>,
     },
+    Audit {
+        app: String,
+        generation: u64,
+        log: Result<AuditLog, String>,
+    },
     Log(LogRecord),
     Prompt(Prompt),
     /// The lent shell ended; what to tell the user.
@@ -125,6 +132,7 @@ pub struct App {
     pub logs: LogView,
     pub history: HistoryView,
     pub status: StatusTab,
+    pub audit: AuditView,
     pub overlay: Option<Overlay>,
     /// SSH questions waiting for an answer; the first is shown.
     pub prompts: Vec<Prompt>,
@@ -154,6 +162,7 @@ impl App {
             logs: LogView::default(),
             history: HistoryView::default(),
             status: StatusTab::default(),
+            audit: AuditView::default(),
             overlay: None,
             prompts: Vec::new(),
             toasts: Vec::new(),
@@ -249,9 +258,7 @@ impl App {
             Msg::RunDone { id, outcome } => {
                 if let Some((app, reply)) = self.deploy.done(id, outcome, now) {
                     fx = self.apply(reply);
-                    if self.history.app == app {
-                        fx.push(self.history.load(app));
-                    }
+                    fx.extend(self.reload_shown(&app));
                 }
             }
             Msg::DeployPlanned { app, plan } => {
@@ -270,6 +277,11 @@ impl App {
                 hosts,
             } => self.history.loaded(app, generation, hosts),
             Msg::Status { app, hosts } => self.status.loaded(app, hosts),
+            Msg::Audit {
+                app,
+                generation,
+                log,
+            } => self.audit.loaded(app, generation, log),
             Msg::Units { app, hosts } => match hosts {
                 Ok(hosts) => self.status.units_loaded(app, hosts),
                 Err(e) => self.toast(Level::Error, format!("units of {app}: {e}")),
@@ -335,10 +347,26 @@ impl App {
         }
     }
 
-    /// History follows the selected app while its tab is shown.
+    /// History and Audit follow the selected app while their tab is shown.
     pub fn history_for_selection(&mut self) -> Option<Effect> {
         let app = self.selected_app()?.name.clone();
-        (self.tab == Tab::History && self.history.stale_for(&app)).then(|| self.history.load(app))
+        match self.tab {
+            Tab::History => self.history.stale_for(&app).then(|| self.history.load(app)),
+            Tab::Audit => self.audit.stale_for(&app).then(|| self.audit.load(app)),
+            _ => None,
+        }
+    }
+
+    /// After an operation on `app`: reload its history and audit log where loaded.
+    pub fn reload_shown(&mut self, app: &str) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if self.history.app == app {
+            fx.push(self.history.load(app.to_string()));
+        }
+        if self.audit.app == app {
+            fx.push(self.audit.load(app.to_string()));
+        }
+        fx
     }
 
     pub fn set_tab(&mut self, tab: Tab) -> Vec<Effect> {
@@ -419,6 +447,7 @@ impl App {
             Action::TabLogs => return self.set_tab(Tab::Logs),
             Action::TabHistory => return self.set_tab(Tab::History),
             Action::TabStatus => return self.set_tab(Tab::Status),
+            Action::TabAudit => return self.set_tab(Tab::Audit),
             Action::Deploy => return self.ask_deploy(),
             Action::Rollback => {
                 return if self.tab == Tab::History && self.history.selected_version().is_some() {
@@ -438,9 +467,12 @@ impl App {
             Action::Refresh => {
                 let mut fx = self.load_all_status();
                 if let Some(app) = self.selected_app().map(|a| a.name.clone()) {
-                    fx.push(self.history.load(app));
+                    fx.push(self.history.load(app.clone()));
+                    if self.tab == Tab::Audit || self.audit.app == app {
+                        fx.push(self.audit.load(app));
+                    }
                 }
-                self.toast(Level::Info, "refreshing status and history");
+                self.toast(Level::Info, "refreshing status, history and audit");
                 return fx;
             }
             Action::Filter => {
@@ -472,6 +504,7 @@ impl App {
                 Tab::Logs => self.logs.scroll_by(delta),
                 Tab::Deploy => self.deploy.scroll_by(delta),
                 Tab::Status => self.status.scroll_by(delta),
+                Tab::Audit => self.audit.scroll_by(delta),
             },
         }
         Vec::new()

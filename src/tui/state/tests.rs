@@ -276,3 +276,13 @@ fn with_the_hosts_panel_focused_control_acts_on_the_selected_host() {
     let fx = key(&mut a, KeyCode::Char('y'));
     assert!(matches!(&fx[..], [Effect::Control { req }] if req.hosts == ["h1"]));
 }
+
+#[test]
+fn the_audit_tab_loads_the_selected_apps_log_and_follows_the_selection() {
+    let mut a = app();
+    let fx = key(&mut a, KeyCode::Char('5'));
+    assert_eq!(a.tab, Tab::Audit);
+    assert!(matches!(&fx[..], [Effect::LoadAudit { app, .. }] if app == "hello"));
+    let fx = key(&mut a, KeyCode::Char('j'));
+    assert!(matches!(&fx[..], [Effect::LoadAudit { app, .. }] if app == "pyhello"));
+}

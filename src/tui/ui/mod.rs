@@ -2,6 +2,7 @@
 //! side panels (Apps, Hosts), the tabbed main panel, the footer (key hints
 //! from the keymap, toasts) and any overlay on top.
 
+mod audit;
 mod deploy;
 mod history;
 mod logs;
@@ -41,6 +42,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Tab::Logs => logs::draw(frame, inner, app, theme),
         Tab::History => history::draw(frame, inner, app, theme),
         Tab::Status => status::draw(frame, inner, app, theme),
+        Tab::Audit => audit::draw(frame, inner, app, theme),
     }
     footer(frame, areas.footer, app, theme);
     errors(frame, areas.main, app, theme);
@@ -62,6 +64,7 @@ fn main_title(app: &App) -> String {
         }
         Tab::History => format!("history · {}", app.history.app),
         Tab::Status => "status".into(),
+        Tab::Audit => format!("audit · {}", app.audit.app),
     }
 }
 
