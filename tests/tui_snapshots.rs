@@ -523,3 +523,34 @@ fn audit_lists_the_hosts_entries_newest_first() {
     );
     snap("audit", &mut app);
 }
+
+#[test]
+fn deploy_asks_for_a_version_when_the_app_has_none() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    key(&mut app, KeyCode::Char('d'), t0);
+    app.update(
+        Msg::DeployPlanned {
+            app: "hello".into(),
+            plan: Ok(DeployPlan {
+                unresolved: Some(
+                    "cannot derive a version from git in /work/hello (set `version` for \
+                     app hello or pass --version): git describe --always --dirty --tags: \
+                     fatal: not a git repository"
+                        .into(),
+                ),
+                ..DeployPlan::default()
+            }),
+        },
+        t0,
+    );
+    for c in "v1.4".chars() {
+        key(&mut app, KeyCode::Char(c), t0);
+    }
+    snap("deploy_version_input", &mut app);
+    let fx = key(&mut app, KeyCode::Enter, t0);
+    assert!(
+        matches!(&fx[..], [Effect::Deploy { req, .. }] if req.version.as_deref() == Some("v1.4")),
+        "{fx:?}"
+    );
+}

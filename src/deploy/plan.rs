@@ -22,14 +22,27 @@ pub struct Preview {
     /// `git log --oneline CURRENT..HEAD` (at most [`MAX_COMMITS`]), when git knows
     /// the current version; empty otherwise.
     pub commits: Vec<String>,
+    /// Why the app's version source gave no version (`version` is then empty): the
+    /// face asks for one and deploys with it as `--version` does.
+    pub unresolved: Option<String>,
 }
 
 /// The version a deploy of `app` would get and, when the hosts run another one
-/// (`current`, the first host's counts), the commits since it (best effort).
+/// (`current`, the first host's counts), the commits since it (best effort). When
+/// the version source gives none (no git tags, a failing command) the preview says
+/// why instead of failing, so a version can be given.
 pub fn preview(engine: &Engine, app: &str, current: &[String]) -> anyhow::Result<Preview> {
     let app = engine.app(app)?;
     let dir = engine.config.project_dir();
-    let version = version(app, &dir, None)?;
+    let version = match version(app, &dir, None) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(Preview {
+                unresolved: Some(format!("{e:#}")),
+                ..Preview::default()
+            });
+        }
+    };
     let commits = match current.first().filter(|c| *c != &version.id) {
         Some(cur) => commits_since(&dir, cur),
         None => Vec::new(),
@@ -37,7 +50,13 @@ pub fn preview(engine: &Engine, app: &str, current: &[String]) -> anyhow::Result
     Ok(Preview {
         version: version.id,
         commits,
+        unresolved: None,
     })
+}
+
+/// Whether `id` can name a release, as `--version` is checked: why not, if not.
+pub fn check_version(id: &str) -> Result<(), String> {
+    validate_version(id).map_err(|e| format!("version `{id}`: {e}"))
 }
 
 /// One line per commit from `version` to HEAD, newest first; empty when git does

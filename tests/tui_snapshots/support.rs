@@ -13,7 +13,7 @@ pub use raijin::logs::LogRecord;
 pub use raijin::ssh::{HostStatus as Link, LinkState, OutputKind};
 pub use raijin::tui::keymap::Keymap;
 pub use raijin::tui::run::Outcome;
-pub use raijin::tui::state::{App, AppInfo, Effect, HostInfo, Msg, Pending, Tab};
+pub use raijin::tui::state::{App, AppInfo, DeployPlan, Effect, HostInfo, Msg, Pending, Tab};
 pub use raijin::tui::theme::Theme;
 pub use raijin::tui::ui;
 pub use ratatui::Terminal;

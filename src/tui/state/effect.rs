@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::overlay::Confirm;
+use super::overlay::{Confirm, VersionInput};
 use crate::deploy::{DeployRequest, RollbackRequest};
 use crate::operate::ControlRequest;
 
@@ -77,6 +77,8 @@ pub struct Reply {
     pub toast: Option<(Level, String)>,
     /// A dialog to show; its yes starts what it holds.
     pub confirm: Option<Confirm>,
+    /// The deploy dialog that asks for a version.
+    pub version: Option<VersionInput>,
 }
 
 impl Reply {

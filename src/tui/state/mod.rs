@@ -32,7 +32,7 @@ pub use audit::{AUDIT_ENTRIES, AuditView};
 pub use deploy::{DeployPlan, DeployTab};
 pub use effect::{Effect, Level, Reply, TOAST_FOR, Toast};
 pub use history::{HistoryView, VersionRow};
-pub use overlay::{Confirm, Overlay, OverlayKey, Pending, Prompt};
+pub use overlay::{Confirm, Overlay, OverlayKey, Pending, Prompt, VersionInput};
 pub use status::StatusTab;
 
 use super::focus::step;
@@ -227,6 +227,9 @@ impl App {
         }
         if let Some(confirm) = reply.confirm {
             self.overlay = Some(Overlay::Confirm(confirm));
+        }
+        if let Some(v) = reply.version {
+            self.overlay = Some(Overlay::Version(v));
         }
         reply.effects
     }

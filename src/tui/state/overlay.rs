@@ -1,6 +1,7 @@
 //! The modal layers over the screen, which take the keys first: SSH questions
 //! ([`Prompt`], answered through their channel), the confirmation dialog, the `:`
-//! palette and the `?` help. Each handles its own few keys here and says what the
+//! palette, the `?` help and the version asked for when an app has no version
+//! source. Each handles its own few keys here and says what the
 //! console should do next ([`OverlayKey`]).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -40,6 +41,52 @@ pub struct Confirm {
     pub pending: Pending,
 }
 
+/// The deploy dialog of an app whose version source gave no version: the version
+/// is typed, checked as `--version` is, and deployed to the hosts shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionInput {
+    pub app: String,
+    pub hosts: Vec<String>,
+    /// Why no version could be derived.
+    pub reason: String,
+    /// `host: version` of each host now.
+    pub current: Vec<String>,
+    pub input: String,
+    /// Why the typed version cannot be used.
+    pub error: Option<String>,
+}
+
+impl VersionInput {
+    fn on_key(mut self, k: &KeyEvent) -> OverlayKey {
+        match k.code {
+            KeyCode::Esc => return OverlayKey::Close,
+            KeyCode::Enter => {
+                let version = self.input.trim().to_string();
+                match crate::deploy::check_version(&version) {
+                    Ok(()) => {
+                        return OverlayKey::Confirmed(Pending::Deploy {
+                            app: self.app,
+                            hosts: self.hosts,
+                            version,
+                        });
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            KeyCode::Backspace => {
+                self.input.pop();
+                self.error = None;
+            }
+            KeyCode::Char(c) if !ctrl(k) => {
+                self.input.push(c);
+                self.error = None;
+            }
+            _ => {}
+        }
+        OverlayKey::Keep(Overlay::Version(self))
+    }
+}
+
 /// A question from the SSH layer, answered through a dialog.
 pub enum Prompt {
     HostKey {
@@ -61,6 +108,7 @@ pub enum Overlay {
     Confirm(Confirm),
     Palette(Palette),
     Help { scroll: usize },
+    Version(VersionInput),
 }
 
 /// What a key on an overlay leads to.
@@ -93,6 +141,7 @@ impl Overlay {
                 }
                 _ => OverlayKey::Keep(Overlay::Confirm(c)),
             },
+            Overlay::Version(v) => v.on_key(k),
             Overlay::Help { scroll } => {
                 let scroll = match (k.code, action) {
                     (KeyCode::Esc, _) | (_, Some(Action::Help | Action::Quit | Action::Back)) => {

@@ -60,6 +60,7 @@ fn deploy_plans_then_confirms_then_starts() {
             plan: Ok(DeployPlan {
                 version: "v2".into(),
                 commits: vec!["abc fix".into()],
+                unresolved: None,
             }),
         },
         now,
@@ -285,4 +286,44 @@ fn the_audit_tab_loads_the_selected_apps_log_and_follows_the_selection() {
     assert!(matches!(&fx[..], [Effect::LoadAudit { app, .. }] if app == "hello"));
     let fx = key(&mut a, KeyCode::Char('j'));
     assert!(matches!(&fx[..], [Effect::LoadAudit { app, .. }] if app == "pyhello"));
+}
+
+#[test]
+fn without_a_version_source_the_deploy_dialog_takes_a_typed_version() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('d'));
+    a.update(
+        Msg::DeployPlanned {
+            app: "hello".into(),
+            plan: Ok(DeployPlan {
+                unresolved: Some("cannot derive a version from git".into()),
+                ..DeployPlan::default()
+            }),
+        },
+        Instant::now(),
+    );
+    assert!(a.errors.is_empty(), "asked, not failed");
+    assert!(matches!(&a.overlay, Some(Overlay::Version(v)) if v.hosts == ["h1", "h2"]));
+    // Keys are text here: q does not quit; a bad version is refused in the dialog.
+    for c in "q/x".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    assert!(!a.quit);
+    assert!(key(&mut a, KeyCode::Enter).is_empty());
+    let Some(Overlay::Version(v)) = &a.overlay else {
+        panic!("the dialog closed on a bad version")
+    };
+    assert!(v.error.is_some(), "{v:?}");
+    for _ in 0..3 {
+        key(&mut a, KeyCode::Backspace);
+    }
+    for c in "v2.0".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    let fx = key(&mut a, KeyCode::Enter);
+    assert!(
+        matches!(&fx[..], [Effect::Deploy { req, .. }]
+            if req.version.as_deref() == Some("v2.0") && req.hosts == ["h1", "h2"]),
+        "{fx:?}"
+    );
 }
