@@ -554,3 +554,23 @@ fn deploy_asks_for_a_version_when_the_app_has_none() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn palette_recalls_earlier_commands() {
+    let t0 = Instant::now();
+    let mut app = history_app(t0);
+    for command in ["tab_status", "rollback v1.2"] {
+        key(&mut app, KeyCode::Char(':'), t0);
+        for c in command.chars() {
+            key(&mut app, KeyCode::Char(c), t0);
+        }
+        key(&mut app, KeyCode::Enter, t0);
+        key(&mut app, KeyCode::Esc, t0);
+    }
+    assert_eq!(app.palette_history, ["tab_status", "rollback v1.2"]);
+    key(&mut app, KeyCode::Char(':'), t0);
+    key(&mut app, KeyCode::Up, t0);
+    key(&mut app, KeyCode::Up, t0);
+    key(&mut app, KeyCode::Down, t0);
+    snap("palette_history", &mut app);
+}

@@ -51,6 +51,9 @@ use crate::ssh::{HostStatus, LinkState};
 /// Errors kept for dismissal; older ones beyond this are dropped.
 const MAX_ERRORS: usize = 20;
 
+/// Palette commands remembered for recall.
+const MAX_PALETTE_HISTORY: usize = 50;
+
 /// A configured app, as the console lists it.
 #[derive(Clone, Debug)]
 pub struct AppInfo {
@@ -139,6 +142,8 @@ pub struct App {
     pub toasts: Vec<Toast>,
     /// Errors not yet dismissed, oldest first; the newest is shown until Esc.
     pub errors: Vec<String>,
+    /// The labels of the palette entries chosen, oldest first, each once.
+    pub palette_history: Vec<String>,
     pub size: Rect,
     pub now: Instant,
     pub quit: bool,
@@ -167,6 +172,7 @@ impl App {
             prompts: Vec::new(),
             toasts: Vec::new(),
             errors: Vec::new(),
+            palette_history: Vec::new(),
             size: Rect::new(0, 0, 80, 24),
             now,
             quit: false,
@@ -332,7 +338,14 @@ impl App {
                 }
                 OverlayKey::Close => Vec::new(),
                 OverlayKey::Confirmed(pending) => self.confirmed(pending),
-                OverlayKey::Chosen(target) => self.choose(target),
+                OverlayKey::Chosen { target, label } => {
+                    self.palette_history.retain(|l| l != &label);
+                    self.palette_history.push(label);
+                    if self.palette_history.len() > MAX_PALETTE_HISTORY {
+                        self.palette_history.remove(0);
+                    }
+                    self.choose(target)
+                }
             };
         }
         if self.logs.editing {
@@ -414,9 +427,10 @@ impl App {
                 let apps: Vec<String> = self.apps.iter().map(|a| a.name.clone()).collect();
                 let hosts: Vec<String> = self.hosts.iter().map(|h| h.name.clone()).collect();
                 let versions = self.history.rollback_targets();
-                self.overlay = Some(Overlay::Palette(Palette::new(palette::entries(
-                    &apps, &hosts, &versions,
-                ))));
+                let entries = palette::entries(&apps, &hosts, &versions);
+                self.overlay = Some(Overlay::Palette(
+                    Palette::new(entries).with_history(self.palette_history.clone()),
+                ));
             }
             Action::NextPane => self.focus = self.focus.cycle(true),
             Action::PrevPane => self.focus = self.focus.cycle(false),

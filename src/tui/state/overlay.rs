@@ -119,8 +119,8 @@ pub enum OverlayKey {
     Close,
     /// The dialog was answered yes.
     Confirmed(Pending),
-    /// A palette entry was chosen.
-    Chosen(Target),
+    /// A palette entry was chosen; its label goes into the palette's history.
+    Chosen { target: Target, label: String },
 }
 
 fn ctrl(k: &KeyEvent) -> bool {
@@ -159,11 +159,17 @@ impl Overlay {
                 match k.code {
                     KeyCode::Esc => return OverlayKey::Close,
                     KeyCode::Enter => {
-                        return match p.chosen().map(|e| e.target.clone()) {
-                            Some(t) => OverlayKey::Chosen(t),
+                        return match p.chosen() {
+                            Some(e) => OverlayKey::Chosen {
+                                target: e.target.clone(),
+                                label: e.label.clone(),
+                            },
                             None => OverlayKey::Close,
                         };
                     }
+                    // Up and Down recall earlier commands until something is typed.
+                    KeyCode::Up if p.recalling() => p.older(),
+                    KeyCode::Down if p.recalling() => p.newer(),
                     KeyCode::Up => p.up(),
                     KeyCode::Down | KeyCode::Tab => p.down(),
                     KeyCode::Backspace => p.backspace(),

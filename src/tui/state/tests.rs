@@ -327,3 +327,25 @@ fn without_a_version_source_the_deploy_dialog_takes_a_typed_version() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn the_palette_keeps_its_history() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char(':'));
+    for c in "tab_aud".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.tab, Tab::Audit);
+    key(&mut a, KeyCode::Char('1'));
+    // Reopened, Up brings the last command back and Enter runs it again.
+    key(&mut a, KeyCode::Char(':'));
+    key(&mut a, KeyCode::Up);
+    let Some(Overlay::Palette(p)) = &a.overlay else {
+        panic!("no palette")
+    };
+    assert_eq!(p.input, "tab_audit");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.tab, Tab::Audit);
+    assert_eq!(a.palette_history, ["tab_audit"]);
+}

@@ -204,7 +204,12 @@ fn palette(frame: &mut Frame, area: Rect, p: &Palette, theme: &Theme) {
     };
     let r = r.intersection(area);
     frame.render_widget(Clear, r);
-    let block = panel(theme, true, "Command");
+    let title = if p.recalling() {
+        "Command · ↑↓ earlier commands"
+    } else {
+        "Command"
+    };
+    let block = panel(theme, true, title);
     let inner = block.inner(r);
     frame.render_widget(block, r);
     let mut lines = vec![Line::from(vec![
