@@ -574,3 +574,29 @@ fn palette_recalls_earlier_commands() {
     key(&mut app, KeyCode::Down, t0);
     snap("palette_history", &mut app);
 }
+
+#[test]
+fn status_selection_restarts_one_process_on_its_host() {
+    let t0 = Instant::now();
+    let mut app = status_app(t0);
+    key(&mut app, KeyCode::Tab, t0);
+    key(&mut app, KeyCode::Tab, t0);
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Char('j'), t0);
+    }
+    // The selected unit (h3's failed worker) is drawn in the selection colors.
+    let theme = Theme::default();
+    let buf = buffer(&app, &theme, 160, 48);
+    let (x, y) = find(&buf, "failed/dead");
+    assert_eq!(buf[(x, y)].bg, theme.selection_bg);
+    let (x, y) = find(&buf, "hello-web.service");
+    assert_ne!(buf[(x, y)].bg, theme.selection_bg);
+    key(&mut app, KeyCode::Char('e'), t0);
+    snap("restart_process_confirm", &mut app);
+    let fx = key(&mut app, KeyCode::Char('y'), t0);
+    assert!(
+        matches!(&fx[..], [Effect::Control { req }]
+            if req.processes == ["worker"] && req.hosts == ["h3"]),
+        "{fx:?}"
+    );
+}

@@ -53,11 +53,11 @@ actions! {
     Shell "shell" [Key::char('s')]
         "Open a shell as the app user (selected host, else the app's first)";
     Restart "restart" [Key::char('e')]
-        "Restart the selected app's units (Hosts focused: on that host; asks first)";
+        "Restart the selected app, or the Status tab's selected process (asks first)";
     Stop "stop" [Key::char('S')]
-        "Stop the selected app's units (Hosts focused: on that host; asks first)";
+        "Stop the selected app, or the Status tab's selected process (asks first)";
     Start "start" [Key::char('u')]
-        "Start the selected app's units (Hosts focused: on that host; asks first)";
+        "Start the selected app, or the Status tab's selected process (asks first)";
     Cancel "cancel" [Key::char('x'), Key::ctrl('c')]
         "Cancel the running deploy or rollback (asks first)";
     Refresh "refresh" [Key::char('R'), Key::ctrl('r')]

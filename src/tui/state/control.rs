@@ -1,5 +1,6 @@
-//! Start, stop and restart of the selected app's units from the console: the
-//! question (which hosts, what it does), the call (one `operate::control` per
+//! Start, stop and restart of the selected app's units from the console (or of the
+//! process of the unit selected in the Status tab, on its host): the question
+//! (which units, which hosts, what it does), the call (one `operate::control` per
 //! confirmed action) and its answer (a toast when every host did it, an error
 //! naming the hosts that did not; the Status tab shows the units after it).
 
@@ -22,12 +23,25 @@ impl App {
         if let Some(busy) = self.deploy.busy() {
             return self.apply(busy);
         }
-        let Some(app) = self.selected_app().cloned() else {
-            self.toast(Level::Error, "no app selected");
-            return Vec::new();
+        let row = (self.tab == Tab::Status && self.focus == Focus::Main)
+            .then(|| self.status.selected_row())
+            .flatten();
+        let (name, processes, hosts) = match row {
+            Some(r) => (r.app, vec![r.process], vec![r.host]),
+            None => {
+                let Some(app) = self.selected_app().cloned() else {
+                    self.toast(Level::Error, "no app selected");
+                    return Vec::new();
+                };
+                let hosts = self.control_hosts(&app);
+                (app.name, Vec::new(), hosts)
+            }
         };
-        let hosts = self.control_hosts(&app);
         let verb = action.verb();
+        let units = match processes.first() {
+            Some(p) => format!("{verb} the {p} units of {name} on"),
+            None => format!("{verb} every unit of {name} on"),
+        };
         let what = match action {
             UnitAction::Restart { .. } => {
                 "reloads each unit that can reload, restarts the others".to_string()
@@ -38,14 +52,11 @@ impl App {
         let mut title = verb.to_string();
         title[..1].make_ascii_uppercase();
         let confirm = Confirm {
-            title: format!("{title} {}?", app.name),
-            lines: vec![
-                format!("{verb} every unit of {} on", app.name),
-                format!("hosts    {}", hosts.join(", ")),
-                what,
-            ],
+            title: format!("{title} {name}?"),
+            lines: vec![units, format!("hosts    {}", hosts.join(", ")), what],
             pending: Pending::Control {
-                app: app.name,
+                app: name,
+                processes,
                 hosts,
                 action,
             },
@@ -57,6 +68,7 @@ impl App {
     pub(super) fn start_control(
         &mut self,
         app: String,
+        processes: Vec<String>,
         hosts: Vec<String>,
         action: UnitAction,
     ) -> Vec<Effect> {
@@ -68,7 +80,7 @@ impl App {
         vec![Effect::Control {
             req: ControlRequest {
                 app,
-                processes: Vec::new(),
+                processes,
                 hosts,
                 action,
             },

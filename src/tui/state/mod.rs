@@ -33,7 +33,7 @@ pub use deploy::{DeployPlan, DeployTab};
 pub use effect::{Effect, Level, Reply, TOAST_FOR, Toast};
 pub use history::{HistoryView, VersionRow};
 pub use overlay::{Confirm, Overlay, OverlayKey, Pending, Prompt, VersionInput};
-pub use status::StatusTab;
+pub use status::{StatusTab, UnitRow};
 
 use super::focus::step;
 use super::keymap::{Keymap, key_of};
@@ -410,7 +410,12 @@ impl App {
                 self.tab = Tab::Deploy;
                 vec![self.deploy.start_rollback(app, hosts, to, self.now)]
             }
-            Pending::Control { app, hosts, action } => self.start_control(app, hosts, action),
+            Pending::Control {
+                app,
+                processes,
+                hosts,
+                action,
+            } => self.start_control(app, processes, hosts, action),
         }
     }
 
@@ -520,7 +525,7 @@ impl App {
                 Tab::History => self.history.move_by(delta),
                 Tab::Logs => self.logs.scroll_by(delta),
                 Tab::Deploy => self.deploy.scroll_by(delta),
-                Tab::Status => self.status.scroll_by(delta),
+                Tab::Status => self.status.move_by(delta),
                 Tab::Audit => self.audit.scroll_by(delta),
             },
         }

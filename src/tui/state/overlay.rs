@@ -24,9 +24,11 @@ pub enum Pending {
         hosts: Vec<String>,
         to: Option<String>,
     },
-    /// Start, stop or restart the app's units on these hosts.
+    /// Start, stop or restart the units of the app's `processes` (none: all) on
+    /// these hosts.
     Control {
         app: String,
+        processes: Vec<String>,
         hosts: Vec<String>,
         action: UnitAction,
     },

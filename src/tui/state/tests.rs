@@ -349,3 +349,52 @@ fn the_palette_keeps_its_history() {
     assert_eq!(a.tab, Tab::Audit);
     assert_eq!(a.palette_history, ["tab_audit"]);
 }
+
+#[test]
+fn in_the_status_tab_control_acts_on_the_selected_units_process_and_host() {
+    let mut a = app();
+    let now = Instant::now();
+    a.update(
+        Msg::Status {
+            app: "hello".into(),
+            hosts: ["h1", "h2"]
+                .map(|h| crate::inspect::HostStatus {
+                    host: h.into(),
+                    current: Some("v2".into()),
+                    ..Default::default()
+                })
+                .into(),
+        },
+        now,
+    );
+    a.update(
+        Msg::Units {
+            app: "hello".into(),
+            hosts: Ok(vec![units("h1", 501, None), units("h2", 502, None)]),
+        },
+        now,
+    );
+    key(&mut a, KeyCode::Char('4'));
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(a.focus, Focus::Main);
+    key(&mut a, KeyCode::Char('j'));
+    assert_eq!(
+        a.status.selected_row().map(|r| (r.host, r.process)),
+        Some(("h2".to_string(), "web".to_string()))
+    );
+    key(&mut a, KeyCode::Char('e'));
+    let Some(Overlay::Confirm(c)) = &a.overlay else {
+        panic!("no confirmation")
+    };
+    assert_eq!(
+        c.lines[..2],
+        ["restart the web units of hello on", "hosts    h2"]
+    );
+    let fx = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&fx[..], [Effect::Control { req }]
+            if req.processes == ["web"] && req.hosts == ["h2"]),
+        "{fx:?}"
+    );
+}

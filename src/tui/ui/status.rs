@@ -1,6 +1,7 @@
 //! The Status pane: per app and host the current version, the web process's slots,
 //! each unit with what `raijin app status` shows (state/sub, main PID, restarts,
-//! memory, since when) and any drift.
+//! memory, since when) and any drift; the selected unit is marked while the pane
+//! has the focus.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::inspect::{HostStatus, UnitDetail};
-use crate::tui::state::App;
+use crate::tui::state::{App, Focus};
 use crate::tui::theme::Theme;
 
 /// `12.3M`, `512K`, `1.1G`.
@@ -30,8 +31,21 @@ pub fn fmt_bytes(n: u64) -> String {
     }
 }
 
+/// Where the drawing is: the unit rows counted so far, the one selected (when the
+/// pane has the focus) and the line it landed on.
+struct Cursor {
+    row: usize,
+    selected: Option<usize>,
+    line: Option<usize>,
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines = Vec::new();
+    let mut at = Cursor {
+        row: 0,
+        selected: (app.focus == Focus::Main).then_some(app.status.selected),
+        line: None,
+    };
     if app.status.apps.is_empty() {
         lines.push(Line::from(Span::styled(" loading status…", theme.dimmed())));
     }
@@ -51,17 +65,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             )));
         }
         for s in hosts {
-            host_lines(&mut lines, app, name, s, theme, wide);
+            host_lines(&mut lines, &mut at, app, name, s, theme, wide);
         }
     }
-    frame.render_widget(
-        Paragraph::new(lines).scroll((app.status.scroll as u16, 0)),
-        area,
-    );
+    // Keep the selected unit on screen.
+    let height = usize::from(area.height).max(1);
+    let offset = at.line.map_or(0, |l| (l + 1).saturating_sub(height));
+    frame.render_widget(Paragraph::new(lines).scroll((offset as u16, 0)), area);
 }
 
 fn host_lines(
     lines: &mut Vec<Line<'static>>,
+    at: &mut Cursor,
     app: &App,
     name: &str,
     s: &HostStatus,
@@ -98,25 +113,19 @@ fn host_lines(
         .units
         .get(name)
         .and_then(|hs| hs.iter().find(|h| h.host == s.host));
-    match details {
-        Some(d) if !d.units.is_empty() => {
-            for u in &d.units {
-                unit_lines(lines, u, theme, wide);
+    for u in app.status.shown_units(name, s) {
+        let selected = at.selected == Some(at.row);
+        if selected {
+            at.line = Some(lines.len());
+        }
+        let first = lines.len();
+        unit_lines(lines, &u, theme, wide);
+        if selected {
+            for span in lines[first..].iter_mut().flat_map(|l| l.spans.iter_mut()) {
+                span.style = span.style.patch(theme.selected());
             }
         }
-        // Not read yet: the states the status load brought.
-        _ => {
-            for u in &s.units {
-                let u = UnitDetail {
-                    unit: u.unit.clone(),
-                    active: u.active.clone(),
-                    sub: u.sub.clone(),
-                    since: u.since.clone(),
-                    ..UnitDetail::default()
-                };
-                unit_lines(lines, &u, theme, wide);
-            }
-        }
+        at.row += 1;
     }
     if let Some(e) = details
         .and_then(|d| d.error.as_ref())
