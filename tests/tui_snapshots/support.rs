@@ -378,3 +378,52 @@ pub fn logs_filtered_app(t0: Instant) -> App {
     key(&mut app, KeyCode::Enter, t0);
     app
 }
+
+/// The Status tab with each unit's details on three hosts, as `raijin app status`
+/// reads them; h3's worker failed and was restarted by systemd.
+pub fn status_app(t0: Instant) -> App {
+    let mut app = app(t0);
+    key(&mut app, KeyCode::Char('4'), t0);
+    let unit = |unit: &str, pid: Option<u32>, active: &str, restarts: u32| UnitDetail {
+        unit: unit.into(),
+        process: unit.split(['-', '@', '.']).nth(1).unwrap_or("").into(),
+        active: active.into(),
+        sub: if active == "active" {
+            "running"
+        } else {
+            "dead"
+        }
+        .into(),
+        since: "Mon 2026-11-23 03:09:53 UTC".into(),
+        main_pid: pid,
+        restarts: Some(restarts),
+        memory_bytes: pid.map(|p| u64::from(p) * 40_000),
+        ..UnitDetail::default()
+    };
+    let host = |h: &str, base: u32, worker: &str| HostUnits {
+        host: h.into(),
+        current: Some("v1.3".into()),
+        units: vec![
+            unit("hello-web.service", Some(base), "active", 0),
+            unit(
+                "hello-worker.service",
+                (worker == "active").then_some(base + 1),
+                worker,
+                if worker == "active" { 0 } else { 5 },
+            ),
+        ],
+        error: None,
+    };
+    app.update(
+        Msg::Units {
+            app: "hello".into(),
+            hosts: Ok(vec![
+                host("h1", 412, "active"),
+                host("h2", 977, "active"),
+                host("h3", 1203, "failed"),
+            ]),
+        },
+        t0,
+    );
+    app
+}

@@ -66,7 +66,7 @@ impl App {
                     self.app_sel = i;
                     self.focus = Focus::Apps;
                 }
-                self.history_for_selection().into_iter().collect()
+                self.follow_selection().into_iter().collect()
             }
             Target::Host(name) => {
                 if let Some(i) = self.hosts.iter().position(|h| h.name == name) {

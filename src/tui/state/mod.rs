@@ -268,6 +268,7 @@ impl App {
                 if let Some((app, reply)) = self.deploy.done(id, outcome, now) {
                     fx = self.apply(reply);
                     fx.extend(self.reload_shown(&app));
+                    fx.push(Effect::LoadUnits { app });
                 }
             }
             Msg::DeployPlanned { app, plan } => {
@@ -364,7 +365,7 @@ impl App {
     }
 
     /// History and Audit follow the selected app while their tab is shown.
-    pub fn history_for_selection(&mut self) -> Option<Effect> {
+    pub fn follow_selection(&mut self) -> Option<Effect> {
         let app = self.selected_app()?.name.clone();
         match self.tab {
             Tab::History => self.history.stale_for(&app).then(|| self.history.load(app)),
@@ -387,7 +388,7 @@ impl App {
 
     pub fn set_tab(&mut self, tab: Tab) -> Vec<Effect> {
         self.tab = tab;
-        self.history_for_selection().into_iter().collect()
+        self.follow_selection().into_iter().collect()
     }
 
     /// Start what a confirmed dialog asked for.
@@ -517,7 +518,7 @@ impl App {
                 let before = self.app_sel;
                 self.app_sel = step(self.app_sel, delta, self.apps.len());
                 if before != self.app_sel {
-                    return self.history_for_selection().into_iter().collect();
+                    return self.follow_selection().into_iter().collect();
                 }
             }
             Focus::Hosts => self.host_sel = step(self.host_sel, delta, self.hosts.len()),

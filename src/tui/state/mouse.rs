@@ -52,7 +52,7 @@ impl App {
                             if row >= y && row < y + h {
                                 if self.app_sel != i {
                                     self.app_sel = i;
-                                    return self.history_for_selection().into_iter().collect();
+                                    return self.follow_selection().into_iter().collect();
                                 }
                                 break;
                             }
