@@ -61,11 +61,11 @@ actions! {
     Cancel "cancel" [Key::char('x'), Key::ctrl('c')]
         "Cancel the running deploy or rollback (asks first)";
     Refresh "refresh" [Key::char('R'), Key::ctrl('r')]
-        "Reload history and status";
+        "Reload status, history and the audit log";
     Select "select" [Key::code(K::Enter)]
         "Open the selection (History: roll back to it)";
     Back "back" [Key::code(K::Esc)]
-        "Close the dialog, clear the filter";
+        "Close the dialog or the error shown, clear the filter";
     Up "up" [Key::char('k'), Key::code(K::Up)]
         "Move the selection up";
     Down "down" [Key::char('j'), Key::code(K::Down)]
