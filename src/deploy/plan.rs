@@ -247,4 +247,36 @@ mod tests {
         assert_eq!(env_quote("l1\nl2\r\n"), "\"l1\nl2\r\n\"");
         assert_eq!(env_quote("a\0b"), "\"ab\"");
     }
+
+    fn engine(version: &str) -> Engine {
+        let toml = format!(
+            "[hosts.h1]\naddress = \"10.0.0.1\"\n\n[apps.shop]\nhosts = [\"h1\"]\n\
+             artifact = \"dist\"\nkind = \"binary\"\nversion = {version}\n\
+             [apps.shop.processes.web]\ncommand = \"serve\"\n"
+        );
+        let path = std::env::temp_dir().join("raijin.toml");
+        let config = crate::config::load_str(&toml, &path).expect("config");
+        Engine::new(
+            config,
+            crate::engine::EngineOptions {
+                ssh_config: Some("/dev/null".into()),
+                accept_new_host_key: false,
+                prompter: std::sync::Arc::new(crate::ssh::NoPrompt),
+            },
+        )
+        .expect("engine")
+    }
+
+    #[test]
+    fn a_preview_without_a_version_says_why_instead_of_failing() {
+        let p = preview(&engine("{ command = \"exit 3\" }"), "shop", &[]).expect("a preview");
+        assert_eq!(p.version, "");
+        let why = p.unresolved.expect("the reason");
+        assert!(why.contains("the version command `exit 3` failed"), "{why}");
+        let p = preview(&engine("{ fixed = \"v7\" }"), "shop", &[]).expect("a preview");
+        assert_eq!((p.version.as_str(), p.unresolved), ("v7", None));
+        assert!(preview(&engine("{ fixed = \"v7\" }"), "nosuch", &[]).is_err());
+        assert!(check_version("v1.4").is_ok());
+        assert!(check_version("").is_err() && check_version("a b/c").is_err());
+    }
 }
