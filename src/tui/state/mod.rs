@@ -4,11 +4,14 @@
 //! [`Effect`]s (deploys, rollbacks, loads) for the runtime to start.
 //!
 //! Keys go first to a waiting SSH question, then to an overlay, then to the
-//! Logs filter line while it is typed; every other key runs the [`Action`]
+//! Logs filter line while it is typed, Esc (`back`) to the error shown; every
+//! other key runs the [`Action`]
 //! the keymap names. Each tab keeps its own state and handles its own part of
-//! an action: `deploy`, `history`, `status` here, the Logs tab in
-//! `tui::logs`; the overlays in `overlay`. A tab answers with a [`Reply`]
-//! (effects, a toast, a dialog), which `App` carries out.
+//! an action: `deploy`, `history`, `status`, `audit` here, the Logs tab in
+//! `tui::logs`; the overlays in `overlay`, the questions asked before acting in
+//! `ask` and `control` (start, stop, restart), the mouse in `mouse`. A tab answers
+//! with a [`Reply`] (effects, a toast, a dialog), which `App` carries out. Errors
+//! stay in [`App::errors`] until dismissed; toasts are for the rest.
 
 mod ask;
 mod audit;
@@ -108,10 +111,12 @@ pub enum Msg {
         action: UnitAction,
         result: Result<Vec<HostUnits>, String>,
     },
+    /// The details of an app's units on its hosts.
     Units {
         app: String,
         hosts: Result<Vec<HostUnits>, String>,
     },
+    /// An app's audit log, for the load of that generation.
     Audit {
         app: String,
         generation: u64,
