@@ -102,8 +102,8 @@ fn console_deploys_rolls_back_follows_logs_and_opens_a_shell() {
         assert_eq!(curl(tb, h, "tcons.test", "/version"), v2, "{h}");
     }
 
-    // Rollback from History on h1: focus the table, the release below the current
-    // one (v1), Enter, and the confirmation names it.
+    // Rollback from History: focus the table, the version below the current one
+    // (v1, kept on all three hosts), Enter; one confirmation names it and every host.
     t.keys(&["3"]);
     // (The table loaded before the deploy may show first: wait for v2 as current.)
     t.wait_for("the History table with v2 current and v1", |s| {
@@ -114,14 +114,17 @@ fn console_deploys_rolls_back_follows_logs_and_opens_a_shell() {
     t.keys(&["Enter", "j", "Enter"]);
     let confirm = t.wait_text("Roll tcons back?");
     assert!(
-        confirm.contains(&format!("version  {}", v1.trim())) && confirm.contains("host     h1"),
+        confirm.contains(&format!("version  {}", v1.trim()))
+            && confirm.contains("hosts    h1, h2, h3"),
         "{confirm}"
     );
     t.keys(&["y"]);
-    let back = wait_until(Duration::from_secs(30), || {
-        curl(tb, "h1", "tcons.test", "/version") == v1
-    });
-    assert!(back, "h1 not rolled back:\n{}", t.screen());
+    for h in ["h1", "h2", "h3"] {
+        let back = wait_until(Duration::from_secs(30), || {
+            curl(tb, h, "tcons.test", "/version") == v1
+        });
+        assert!(back, "{h} not rolled back:\n{}", t.screen());
+    }
 
     // Logs from every host: a request with a path of its own to each host, and its
     // line on the Logs tab, prefixed with that host.

@@ -8,271 +8,17 @@
 //! the selected History row, the Logs filter highlight, a theme other than
 //! the default, and NO_COLOR, which must leave no color on screen at all.
 
-use std::time::{Duration, Instant, UNIX_EPOCH};
+#[path = "tui_snapshots/support.rs"]
+mod support;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use raijin::deploy::{HostOutcome, Report};
-use raijin::engine::events::{Event, Step};
-use raijin::inspect::{HostHistory, HostStatus, Release, UnitState};
-use raijin::logs::LogRecord;
-use raijin::ssh::{HostStatus as Link, LinkState, OutputKind};
-use raijin::tui::keymap::Keymap;
-use raijin::tui::run::Outcome;
-use raijin::tui::state::{App, AppInfo, Effect, HostInfo, Msg, Pending, Tab};
-use raijin::tui::theme::Theme;
-use raijin::tui::ui;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
-use ratatui::style::{Color, Modifier};
+use support::*;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
-
-fn app(t0: Instant) -> App {
-    let hosts = ["h1", "h2", "h3"];
-    let mut app = App::new(
-        vec![
-            AppInfo {
-                name: "hello".into(),
-                hosts: hosts.iter().map(|h| h.to_string()).collect(),
-            },
-            AppInfo {
-                name: "pyhello".into(),
-                hosts: vec!["h1".into()],
-            },
-        ],
-        hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| HostInfo {
-                name: h.to_string(),
-                addr: format!("10.77.{}.2", i + 1),
-                link: LinkState::Idle,
-                rtt: None,
-            })
-            .collect(),
-        Keymap::default(),
-        t0,
-    );
-    for (i, h) in hosts.iter().enumerate() {
-        app.update(
-            Msg::Link {
-                host: h.to_string(),
-                status: Link {
-                    state: LinkState::Connected,
-                    rtt: Some(Duration::from_micros(400 + 100 * i as u64)),
-                    since: UNIX_EPOCH,
-                },
-            },
-            t0,
-        );
-    }
-    let status = |h: &str, v: &str| HostStatus {
-        host: h.into(),
-        current: Some(v.into()),
-        slots: vec![],
-        units: vec![UnitState {
-            unit: "hello-web.service".into(),
-            active: "active".into(),
-            sub: "running".into(),
-            since: "Mon 2026-11-23 03:09:53 UTC".into(),
-        }],
-        drift: vec![],
-        error: None,
-    };
-    app.update(
-        Msg::Status {
-            app: "hello".into(),
-            hosts: vec![
-                status("h1", "v1.3"),
-                status("h2", "v1.3"),
-                status("h3", "v1.3"),
-            ],
-        },
-        t0,
-    );
-    app.update(
-        Msg::Status {
-            app: "pyhello".into(),
-            hosts: vec![HostStatus {
-                host: "h1".into(),
-                ..Default::default()
-            }],
-        },
-        t0,
-    );
-    app
-}
-
-fn render(app: &App, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| ui::draw(f, app, &Theme::default())).unwrap();
-    term.backend().to_string()
-}
-
-fn buffer(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| ui::draw(f, app, theme)).unwrap();
-    term.backend().buffer().clone()
-}
-
-fn color(c: Color) -> String {
-    match c {
-        Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
-        Color::Indexed(i) => format!("#{i}"),
-        other => format!("{other:?}").to_lowercase(),
-    }
-}
-
-/// The screen with its styles: each row as text, then a row of marks, one per cell,
-/// naming the cell's style in the legend at the end (`.` is the terminal's own
-/// colors without modifiers). A change of color, background or modifier anywhere
-/// changes the marks.
-fn render_styled(buf: &Buffer) -> String {
-    const MARKS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut legend: Vec<String> = Vec::new();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut text = String::new();
-        let mut marks = String::new();
-        for x in 0..buf.area.width {
-            let cell = &buf[(x, y)];
-            text.push_str(cell.symbol());
-            let mut style = Vec::new();
-            if cell.fg != Color::Reset {
-                style.push(format!("fg {}", color(cell.fg)));
-            }
-            if cell.bg != Color::Reset {
-                style.push(format!("bg {}", color(cell.bg)));
-            }
-            if !cell.modifier.is_empty() {
-                style.push(format!("{:?}", cell.modifier).to_lowercase());
-            }
-            if style.is_empty() {
-                marks.push('.');
-                continue;
-            }
-            let style = style.join(" ");
-            let i = legend.iter().position(|s| *s == style).unwrap_or_else(|| {
-                legend.push(style);
-                legend.len() - 1
-            });
-            marks.push(MARKS.chars().nth(i).expect("at most 62 styles on a screen"));
-        }
-        out.push_str(&format!("{text:?}\n{marks:?}\n"));
-    }
-    out.push_str("legend:\n");
-    for (i, style) in legend.iter().enumerate() {
-        out.push_str(&format!(
-            "{} {style}\n",
-            MARKS.chars().nth(i).unwrap_or('?')
-        ));
-    }
-    out
-}
-
-/// The cell of `buf` that shows `text` first, as (x, y).
-fn find(buf: &Buffer, text: &str) -> (u16, u16) {
-    for y in 0..buf.area.height {
-        let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        if let Some(i) = row.find(text) {
-            return (row[..i].chars().count() as u16, y);
-        }
-    }
-    panic!("{text:?} is not on screen")
-}
 
 fn snap(name: &str, app: &mut App) {
     for (w, h) in SIZES {
         app.update(Msg::Resize(w, h), app.now);
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(app, w, h));
-    }
-}
-
-fn key(app: &mut App, code: KeyCode, now: Instant) -> Vec<Effect> {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
-}
-
-fn start_deploy(app: &mut App, t0: Instant) -> u64 {
-    let fx = app.confirmed(Pending::Deploy {
-        app: "hello".into(),
-        hosts: vec!["h1".into(), "h2".into(), "h3".into()],
-        version: "v1.4".into(),
-    });
-    match &fx[..] {
-        [Effect::Deploy { id, req }] => {
-            assert_eq!(req.version.as_deref(), Some("v1.4"));
-            assert_eq!(app.deploy.run.as_ref().map(|r| r.started), Some(t0));
-            *id
-        }
-        other => panic!("expected a deploy effect, got {other:?}"),
-    }
-}
-
-fn ev(app: &mut App, id: u64, event: Event, at: Instant) {
-    app.update(Msg::RunEvent { id, event }, at);
-}
-
-fn local_steps(app: &mut App, id: u64, t0: Instant) {
-    for (step, ms) in [(Step::Plan, 40), (Step::Build, 4200), (Step::Bundle, 300)] {
-        ev(
-            app,
-            id,
-            Event::StepStarted {
-                host: None,
-                step,
-                detail: None,
-            },
-            t0,
-        );
-        ev(
-            app,
-            id,
-            Event::StepFinished {
-                host: None,
-                step,
-                elapsed_ms: ms,
-                detail: None,
-            },
-            t0,
-        );
-    }
-    ev(
-        app,
-        id,
-        Event::Output {
-            host: None,
-            step: Step::Build,
-            stream: OutputKind::Stderr,
-            line: "   Compiling hello v0.1.0 (/work/assets/hello)".into(),
-        },
-        t0,
-    );
-}
-
-fn host_through(app: &mut App, id: u64, host: &str, steps: &[Step], t: Instant) {
-    for step in steps {
-        ev(
-            app,
-            id,
-            Event::StepStarted {
-                host: Some(host.into()),
-                step: *step,
-                detail: None,
-            },
-            t,
-        );
-        ev(
-            app,
-            id,
-            Event::StepFinished {
-                host: Some(host.into()),
-                step: *step,
-                elapsed_ms: 120,
-                detail: None,
-            },
-            t,
-        );
     }
 }
 
@@ -450,91 +196,36 @@ fn deploy_failed_with_journal() {
     snap("deploy_failed", &mut app);
 }
 
-fn release(v: &str, at: &str, current: bool, bad: bool) -> Release {
-    Release {
-        version: v.into(),
-        commit: Some(format!("{:0<12}", v.replace('.', ""))),
-        deployed_at: at.into(),
-        by: "ana@laptop".into(),
-        current,
-        bad,
-    }
-}
-
-/// History with the cursor on h1's v1.2, the main panel focused.
-fn history_selected(t0: Instant) -> App {
-    let mut app = history_app(t0);
-    for _ in 0..2 {
-        app.update(
-            Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)),
-            t0,
-        );
-    }
-    key(&mut app, KeyCode::Char('j'), t0);
-    key(&mut app, KeyCode::Char('j'), t0);
-    app
-}
-
-fn history_app(t0: Instant) -> App {
-    let mut app = app(t0);
-    let fx = key(&mut app, KeyCode::Char('3'), t0);
-    let generation = match &fx[..] {
-        [Effect::LoadHistory { generation, .. }] => *generation,
-        other => panic!("expected a history load, got {other:?}"),
-    };
-    let h1 = HostHistory {
-        host: "h1".into(),
-        releases: vec![
-            release("v1.4", "2026-11-23T03:09:53Z", false, true),
-            release("v1.3", "2026-11-22T17:40:02Z", true, false),
-            release("v1.2", "2026-11-20T09:12:45Z", false, false),
-        ],
-        current: Some("v1.3".into()),
-        previous: Some("v1.2".into()),
-        legacy: false,
-    };
-    let h2 = HostHistory {
-        host: "h2".into(),
-        releases: vec![
-            release("v1.3", "2026-11-22T17:40:02Z", true, false),
-            release("v1.2", "2026-11-20T09:12:45Z", false, false),
-        ],
-        current: Some("v1.3".into()),
-        previous: Some("v1.2".into()),
-        legacy: false,
-    };
-    app.update(
-        Msg::History {
-            app: "hello".into(),
-            generation,
-            hosts: vec![
-                ("h1".into(), Ok(h1)),
-                ("h2".into(), Ok(h2)),
-                ("h3".into(), Err("h3: connection refused".into())),
-            ],
-        },
-        t0,
-    );
-    app
-}
-
 #[test]
 fn history_with_current_and_bad_releases() {
     let t0 = Instant::now();
     let mut app = history_selected(t0);
+    // One list for the app: each version once, with the hosts that keep it.
+    let rows: Vec<(&str, &[String])> = app
+        .history
+        .versions
+        .iter()
+        .map(|v| (v.version.as_str(), &v.kept_on[..]))
+        .collect();
     assert_eq!(
-        app.history
-            .selected_release()
-            .map(|(h, r)| (h.to_string(), r.version.clone())),
-        Some(("h1".to_string(), "v1.2".to_string()))
+        rows,
+        [
+            ("v1.4", &["h1".to_string()][..]),
+            ("v1.3", &["h1".into(), "h2".into(), "h3".into()][..]),
+            ("v1.2", &["h1".into(), "h2".into()][..]),
+        ]
+    );
+    assert_eq!(
+        app.history.selected_version().map(|v| v.version.as_str()),
+        Some("v1.2")
     );
     snap("history", &mut app);
-    // Enter asks before rolling back.
+    // Enter asks once for the whole app, naming the host that lacks the version.
     key(&mut app, KeyCode::Enter, t0);
     snap("history_confirm_rollback", &mut app);
     let fx = key(&mut app, KeyCode::Char('y'), t0);
     assert!(matches!(&fx[..], [Effect::Rollback { req, .. }]
-        if req.to.as_deref() == Some("v1.2") && req.hosts == ["h1"]));
+        if req.to.as_deref() == Some("v1.2") && req.hosts == ["h1", "h2"]));
     assert_eq!(app.tab, Tab::Deploy);
 }
 
@@ -555,45 +246,6 @@ fn help_open() {
     let mut app = app(t0);
     key(&mut app, KeyCode::Char('?'), t0);
     snap("help", &mut app);
-}
-
-/// The Logs tab with six lines from three hosts (one in ANSI red), filtered by
-/// `/health`.
-fn logs_filtered_app(t0: Instant) -> App {
-    let mut app = app(t0);
-    key(&mut app, KeyCode::Char('2'), t0);
-    let lines = [
-        ("h1", 6, "GET /health 200 0.4ms"),
-        ("h2", 6, "GET / 200 1.1ms"),
-        ("h3", 4, "slow request: GET /health took 812ms"),
-        (
-            "h1",
-            3,
-            "\x1b[31mpanic\x1b[0m: health check handler crashed",
-        ),
-        ("h2", 6, "GET /health 200 0.3ms"),
-        ("h3", 6, "GET /static/app.css 304"),
-    ];
-
-    for (i, (host, priority, message)) in lines.iter().enumerate() {
-        app.update(
-            Msg::Log(LogRecord {
-                time_us: (1_795_000_000 + i as u64) * 1_000_000,
-                host: host.to_string(),
-                unit: "hello-web.service".into(),
-                priority: *priority,
-                message: message.to_string(),
-                cursor: String::new(),
-            }),
-            t0,
-        );
-    }
-    key(&mut app, KeyCode::Char('/'), t0);
-    for c in "health".chars() {
-        key(&mut app, KeyCode::Char(c), t0);
-    }
-    key(&mut app, KeyCode::Enter, t0);
-    app
 }
 
 #[test]
@@ -703,4 +355,214 @@ fn the_header_names_the_environment() {
     let screen = render(&app, 80, 24);
     let top = screen.lines().next().unwrap();
     assert!(top.contains(" raijin staging  │"), "{top}");
+}
+
+#[test]
+fn an_error_stays_until_dismissed() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    key(&mut app, KeyCode::Char('d'), t0);
+    app.update(
+        Msg::DeployPlanned {
+            app: "hello".into(),
+            plan: Err(
+                "the version command `./version.sh` failed (exit status: 1): \
+                       version.sh: line 3: jq: command not found"
+                    .into(),
+            ),
+        },
+        t0,
+    );
+    // Long after a toast would have gone, the error is still on screen.
+    app.update(Msg::Tick, t0 + Duration::from_secs(60));
+    snap("error_panel", &mut app);
+    key(&mut app, KeyCode::Esc, t0);
+    assert!(!render(&app, 80, 24).contains("jq: command not found"));
+}
+
+#[test]
+fn status_shows_each_units_details() {
+    let t0 = Instant::now();
+    let mut app = status_app(t0);
+    snap("status_units", &mut app);
+    let screen = render(&app, 160, 48);
+    for text in ["active/running", "412", "failed/dead", "16M"] {
+        assert!(screen.contains(text), "{text} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn restart_asks_then_the_answer_shows_the_new_pids() {
+    let t0 = Instant::now();
+    let mut app = status_app(t0);
+    assert!(key(&mut app, KeyCode::Char('e'), t0).is_empty());
+    snap("restart_confirm", &mut app);
+    let fx = key(&mut app, KeyCode::Char('y'), t0);
+    let [Effect::Control { req }] = &fx[..] else {
+        panic!("expected a control effect, got {fx:?}")
+    };
+    assert_eq!(req.hosts, ["h1", "h2", "h3"]);
+    let mut after = vec![];
+    for (h, pid) in [("h1", 5001), ("h2", 5002), ("h3", 5003)] {
+        after.push(HostUnits {
+            host: h.into(),
+            current: Some("v1.3".into()),
+            units: vec![UnitDetail {
+                unit: "hello-web.service".into(),
+                active: "active".into(),
+                sub: "running".into(),
+                main_pid: Some(pid),
+                ..UnitDetail::default()
+            }],
+            error: None,
+        });
+    }
+    app.update(
+        Msg::Controlled {
+            app: "hello".into(),
+            action: req.action,
+            result: Ok(after),
+        },
+        t0,
+    );
+    let screen = render(&app, 160, 48);
+    assert!(
+        screen.contains("5003") && !screen.contains(" 1203 "),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("restart hello: done on h1, h2, h3"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn audit_lists_the_hosts_entries_newest_first() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    let fx = key(&mut app, KeyCode::Char('5'), t0);
+    let [
+        Effect::LoadAudit {
+            app: name,
+            generation,
+        },
+    ] = &fx[..]
+    else {
+        panic!("expected an audit load, got {fx:?}")
+    };
+    assert_eq!(name, "hello");
+    let entry =
+        |at: &str, host: &str, action: &str, version: &str, error: Option<&str>| AuditEntry {
+            at: at.into(),
+            action: action.into(),
+            app: "hello".into(),
+            host: host.into(),
+            by: "ana@laptop".into(),
+            version: version.into(),
+            outcome: if error.is_some() { "failed" } else { "ok" }.into(),
+            error: error.map(String::from),
+            ..AuditEntry::default()
+        };
+    let log = AuditLog {
+        entries: vec![
+            entry("2026-11-23T03:12:00Z", "h1", "restart", "v1.3", None),
+            entry("2026-11-23T03:10:40Z", "h2", "rollback", "v1.3", None),
+            entry(
+                "2026-11-23T03:09:53Z",
+                "h2",
+                "deploy",
+                "v1.4",
+                Some("health check failed: GET /health 502"),
+            ),
+            entry("2026-11-22T17:40:02Z", "h1", "deploy", "v1.3", None),
+        ],
+        errors: vec![("h3".into(), "hello".into(), "connection refused".into())],
+    };
+    let generation = *generation;
+    app.update(
+        Msg::Audit {
+            app: "hello".into(),
+            generation,
+            log: Ok(log),
+        },
+        t0,
+    );
+    snap("audit", &mut app);
+}
+
+#[test]
+fn deploy_asks_for_a_version_when_the_app_has_none() {
+    let t0 = Instant::now();
+    let mut app = app(t0);
+    key(&mut app, KeyCode::Char('d'), t0);
+    app.update(
+        Msg::DeployPlanned {
+            app: "hello".into(),
+            plan: Ok(DeployPlan {
+                unresolved: Some(
+                    "cannot derive a version from git in /work/hello (set `version` for \
+                     app hello or pass --version): git describe --always --dirty --tags: \
+                     fatal: not a git repository"
+                        .into(),
+                ),
+                ..DeployPlan::default()
+            }),
+        },
+        t0,
+    );
+    for c in "v1.4".chars() {
+        key(&mut app, KeyCode::Char(c), t0);
+    }
+    snap("deploy_version_input", &mut app);
+    let fx = key(&mut app, KeyCode::Enter, t0);
+    assert!(
+        matches!(&fx[..], [Effect::Deploy { req, .. }] if req.version.as_deref() == Some("v1.4")),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn palette_recalls_earlier_commands() {
+    let t0 = Instant::now();
+    let mut app = history_app(t0);
+    for command in ["tab_status", "rollback v1.2"] {
+        key(&mut app, KeyCode::Char(':'), t0);
+        for c in command.chars() {
+            key(&mut app, KeyCode::Char(c), t0);
+        }
+        key(&mut app, KeyCode::Enter, t0);
+        key(&mut app, KeyCode::Esc, t0);
+    }
+    assert_eq!(app.palette_history, ["tab_status", "rollback v1.2"]);
+    key(&mut app, KeyCode::Char(':'), t0);
+    key(&mut app, KeyCode::Up, t0);
+    key(&mut app, KeyCode::Up, t0);
+    key(&mut app, KeyCode::Down, t0);
+    snap("palette_history", &mut app);
+}
+
+#[test]
+fn status_selection_restarts_one_process_on_its_host() {
+    let t0 = Instant::now();
+    let mut app = status_app(t0);
+    key(&mut app, KeyCode::Tab, t0);
+    key(&mut app, KeyCode::Tab, t0);
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Char('j'), t0);
+    }
+    // The selected unit (h3's failed worker) is drawn in the selection colors.
+    let theme = Theme::default();
+    let buf = buffer(&app, &theme, 160, 48);
+    let (x, y) = find(&buf, "failed/dead");
+    assert_eq!(buf[(x, y)].bg, theme.selection_bg);
+    let (x, y) = find(&buf, "hello-web.service");
+    assert_ne!(buf[(x, y)].bg, theme.selection_bg);
+    key(&mut app, KeyCode::Char('e'), t0);
+    snap("restart_process_confirm", &mut app);
+    let fx = key(&mut app, KeyCode::Char('y'), t0);
+    assert!(
+        matches!(&fx[..], [Effect::Control { req }]
+            if req.processes == ["worker"] && req.hosts == ["h3"]),
+        "{fx:?}"
+    );
 }

@@ -36,7 +36,7 @@ use install::Hook;
 pub use activate::HEALTH_TIMEOUT;
 pub use finish::local_audit_path;
 pub use lock::LockInfo;
-pub use plan::{Preview, check_secrets, preview};
+pub use plan::{Preview, check_secrets, check_version, preview};
 pub use rollback::{RollbackRequest, rollback};
 
 #[derive(Clone, Debug, Default)]

@@ -22,14 +22,27 @@ pub struct Preview {
     /// `git log --oneline CURRENT..HEAD` (at most [`MAX_COMMITS`]), when git knows
     /// the current version; empty otherwise.
     pub commits: Vec<String>,
+    /// Why the app's version source gave no version (`version` is then empty): the
+    /// face asks for one and deploys with it as `--version` does.
+    pub unresolved: Option<String>,
 }
 
 /// The version a deploy of `app` would get and, when the hosts run another one
-/// (`current`, the first host's counts), the commits since it (best effort).
+/// (`current`, the first host's counts), the commits since it (best effort). When
+/// the version source gives none (no git tags, a failing command) the preview says
+/// why instead of failing, so a version can be given.
 pub fn preview(engine: &Engine, app: &str, current: &[String]) -> anyhow::Result<Preview> {
     let app = engine.app(app)?;
     let dir = engine.config.project_dir();
-    let version = version(app, &dir, None)?;
+    let version = match version(app, &dir, None) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(Preview {
+                unresolved: Some(format!("{e:#}")),
+                ..Preview::default()
+            });
+        }
+    };
     let commits = match current.first().filter(|c| *c != &version.id) {
         Some(cur) => commits_since(&dir, cur),
         None => Vec::new(),
@@ -37,7 +50,13 @@ pub fn preview(engine: &Engine, app: &str, current: &[String]) -> anyhow::Result
     Ok(Preview {
         version: version.id,
         commits,
+        unresolved: None,
     })
+}
+
+/// Whether `id` can name a release, as `--version` is checked: why not, if not.
+pub fn check_version(id: &str) -> Result<(), String> {
+    validate_version(id).map_err(|e| format!("version `{id}`: {e}"))
 }
 
 /// One line per commit from `version` to HEAD, newest first; empty when git does
@@ -227,5 +246,37 @@ mod tests {
         // Line breaks stay literal inside the quotes: systemd keeps them.
         assert_eq!(env_quote("l1\nl2\r\n"), "\"l1\nl2\r\n\"");
         assert_eq!(env_quote("a\0b"), "\"ab\"");
+    }
+
+    fn engine(version: &str) -> Engine {
+        let toml = format!(
+            "[hosts.h1]\naddress = \"10.0.0.1\"\n\n[apps.shop]\nhosts = [\"h1\"]\n\
+             artifact = \"dist\"\nkind = \"binary\"\nversion = {version}\n\
+             [apps.shop.processes.web]\ncommand = \"serve\"\n"
+        );
+        let path = std::env::temp_dir().join("raijin.toml");
+        let config = crate::config::load_str(&toml, &path).expect("config");
+        Engine::new(
+            config,
+            crate::engine::EngineOptions {
+                ssh_config: Some("/dev/null".into()),
+                accept_new_host_key: false,
+                prompter: std::sync::Arc::new(crate::ssh::NoPrompt),
+            },
+        )
+        .expect("engine")
+    }
+
+    #[test]
+    fn a_preview_without_a_version_says_why_instead_of_failing() {
+        let p = preview(&engine("{ command = \"exit 3\" }"), "shop", &[]).expect("a preview");
+        assert_eq!(p.version, "");
+        let why = p.unresolved.expect("the reason");
+        assert!(why.contains("the version command `exit 3` failed"), "{why}");
+        let p = preview(&engine("{ fixed = \"v7\" }"), "shop", &[]).expect("a preview");
+        assert_eq!((p.version.as_str(), p.unresolved), ("v7", None));
+        assert!(preview(&engine("{ fixed = \"v7\" }"), "nosuch", &[]).is_err());
+        assert!(check_version("v1.4").is_ok());
+        assert!(check_version("").is_err() && check_version("a b/c").is_err());
     }
 }

@@ -63,7 +63,7 @@ pub(crate) fn stems(app: &AppConfig, processes: &[String]) -> Vec<String> {
 }
 
 /// The process a unit of `app` runs: `APP-PROC.service`, `APP-PROC@a1.service`.
-fn process_of(app: &str, unit: &str) -> String {
+pub fn process_of(app: &str, unit: &str) -> String {
     let rest = unit
         .strip_prefix(app)
         .and_then(|r| r.strip_prefix('-'))

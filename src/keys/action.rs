@@ -52,14 +52,20 @@ actions! {
         "Roll the selected app back (History row, else the previous release)";
     Shell "shell" [Key::char('s')]
         "Open a shell as the app user (selected host, else the app's first)";
+    Restart "restart" [Key::char('e')]
+        "Restart the selected app, or the Status tab's selected process (asks first)";
+    Stop "stop" [Key::char('S')]
+        "Stop the selected app, or the Status tab's selected process (asks first)";
+    Start "start" [Key::char('u')]
+        "Start the selected app, or the Status tab's selected process (asks first)";
     Cancel "cancel" [Key::char('x'), Key::ctrl('c')]
         "Cancel the running deploy or rollback (asks first)";
     Refresh "refresh" [Key::char('R'), Key::ctrl('r')]
-        "Reload history and status";
+        "Reload status, history and the audit log";
     Select "select" [Key::code(K::Enter)]
         "Open the selection (History: roll back to it)";
     Back "back" [Key::code(K::Esc)]
-        "Close the dialog, clear the filter";
+        "Close the dialog or the error shown, clear the filter";
     Up "up" [Key::char('k'), Key::code(K::Up)]
         "Move the selection up";
     Down "down" [Key::char('j'), Key::code(K::Down)]
@@ -88,6 +94,8 @@ actions! {
         "Show the History tab";
     TabStatus "tab_status" [Key::char('4')]
         "Show the Status tab";
+    TabAudit "tab_audit" [Key::char('5')]
+        "Show the Audit tab";
     Filter "filter" [Key::char('/')]
         "Filter the logs";
     Follow "follow" [Key::char('f')]
@@ -123,7 +131,7 @@ mod tests {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(seen.insert(a.name()), "duplicate {}", a.name());
         }
-        assert_eq!(Action::ALL.len(), 29);
+        assert_eq!(Action::ALL.len(), 33);
     }
 
     #[test]

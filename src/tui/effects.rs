@@ -8,11 +8,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::run::Outcome;
-use super::state::{Effect, Msg};
+use super::state::{AUDIT_ENTRIES, Effect, Msg};
 use crate::deploy;
 use crate::engine::Engine;
 use crate::engine::events::Events;
 use crate::inspect;
+use crate::operate;
 
 pub struct Effects {
     engine: Arc<Engine>,
@@ -96,6 +97,38 @@ impl Effects {
                         app,
                         generation,
                         hosts,
+                    });
+                });
+            }
+            Effect::LoadUnits { app } => {
+                tokio::spawn(async move {
+                    let hosts = inspect::units(&engine, &app, &[], &[])
+                        .await
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::Units { app, hosts });
+                });
+            }
+            Effect::Control { req } => {
+                tokio::spawn(async move {
+                    let result = operate::control(&engine, &req)
+                        .await
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::Controlled {
+                        app: req.app,
+                        action: req.action,
+                        result,
+                    });
+                });
+            }
+            Effect::LoadAudit { app, generation } => {
+                tokio::spawn(async move {
+                    let log = inspect::audit(&engine, Some(&app), AUDIT_ENTRIES)
+                        .await
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = tx.send(Msg::Audit {
+                        app,
+                        generation,
+                        log,
                     });
                 });
             }

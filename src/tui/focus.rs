@@ -24,10 +24,17 @@ pub enum Tab {
     Logs,
     History,
     Status,
+    Audit,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Deploy, Tab::Logs, Tab::History, Tab::Status];
+    pub const ALL: [Tab; 5] = [
+        Tab::Deploy,
+        Tab::Logs,
+        Tab::History,
+        Tab::Status,
+        Tab::Audit,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -35,6 +42,7 @@ impl Tab {
             Tab::Logs => "Logs",
             Tab::History => "History",
             Tab::Status => "Status",
+            Tab::Audit => "Audit",
         }
     }
 

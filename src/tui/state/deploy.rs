@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::effect::{Effect, Level, Reply};
-use super::overlay::{Confirm, Pending};
+use super::overlay::{Confirm, Pending, VersionInput};
 use crate::deploy::{DeployRequest, RollbackRequest};
 use crate::engine::events::Event;
 use crate::tui::focus::step;
@@ -77,14 +77,28 @@ impl DeployTab {
         let Some(hosts) = hosts else {
             return Reply::default();
         };
-        let mut lines = vec![
-            format!("version  {}", plan.version),
-            format!("hosts    {}", hosts.join(", ")),
-        ];
         let current: Vec<String> = current
             .into_iter()
             .map(|(h, v)| format!("{h}: {}", v.unwrap_or_else(|| "—".into())))
             .collect();
+        if let Some(reason) = plan.unresolved {
+            // No version source: the dialog asks for the version.
+            return Reply {
+                version: Some(VersionInput {
+                    app,
+                    hosts,
+                    reason,
+                    current,
+                    input: String::new(),
+                    error: None,
+                }),
+                ..Reply::default()
+            };
+        }
+        let mut lines = vec![
+            format!("version  {}", plan.version),
+            format!("hosts    {}", hosts.join(", ")),
+        ];
         if !current.is_empty() {
             lines.push(format!("current  {}", current.join(", ")));
         }

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::overlay::Confirm;
+use super::overlay::{Confirm, VersionInput};
 use crate::deploy::{DeployRequest, RollbackRequest};
+use crate::operate::ControlRequest;
 
 /// How long a toast stays.
 pub const TOAST_FOR: Duration = Duration::from_secs(4);
@@ -32,11 +33,24 @@ pub enum Effect {
         app: String,
         hosts: Vec<String>,
     },
+    /// Start, stop or restart units (one `operate::control` call).
+    Control {
+        req: ControlRequest,
+    },
     LoadHistory {
         app: String,
         generation: u64,
     },
     LoadStatus {
+        app: String,
+    },
+    /// The app's audit entries from all its hosts, newest first.
+    LoadAudit {
+        app: String,
+        generation: u64,
+    },
+    /// The details of the app's units on its hosts.
+    LoadUnits {
         app: String,
     },
 }
@@ -63,6 +77,8 @@ pub struct Reply {
     pub toast: Option<(Level, String)>,
     /// A dialog to show; its yes starts what it holds.
     pub confirm: Option<Confirm>,
+    /// The deploy dialog that asks for a version.
+    pub version: Option<VersionInput>,
 }
 
 impl Reply {

@@ -4,15 +4,22 @@
 //! [`Effect`]s (deploys, rollbacks, loads) for the runtime to start.
 //!
 //! Keys go first to a waiting SSH question, then to an overlay, then to the
-//! Logs filter line while it is typed; every other key runs the [`Action`]
+//! Logs filter line while it is typed, Esc (`back`) to the error shown; every
+//! other key runs the [`Action`]
 //! the keymap names. Each tab keeps its own state and handles its own part of
-//! an action: `deploy`, `history`, `status` here, the Logs tab in
-//! `tui::logs`; the overlays in `overlay`. A tab answers with a [`Reply`]
-//! (effects, a toast, a dialog), which `App` carries out.
+//! an action: `deploy`, `history`, `status`, `audit` here, the Logs tab in
+//! `tui::logs`; the overlays in `overlay`, the questions asked before acting in
+//! `ask` and `control` (start, stop, restart), the mouse in `mouse`. A tab answers
+//! with a [`Reply`] (effects, a toast, a dialog), which `App` carries out. Errors
+//! stay in [`App::errors`] until dismissed; toasts are for the rest.
 
+mod ask;
+mod audit;
+mod control;
 mod deploy;
 mod effect;
 mod history;
+mod mouse;
 mod overlay;
 mod status;
 #[cfg(test)]
@@ -24,11 +31,12 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEve
 use ratatui::layout::{Position, Rect};
 
 pub use super::focus::{Focus, Tab};
+pub use audit::{AUDIT_ENTRIES, AuditView};
 pub use deploy::{DeployPlan, DeployTab};
 pub use effect::{Effect, Level, Reply, TOAST_FOR, Toast};
-pub use history::HistoryView;
-pub use overlay::{Confirm, Overlay, OverlayKey, Pending, Prompt};
-pub use status::StatusTab;
+pub use history::{HistoryView, VersionRow};
+pub use overlay::{Confirm, Overlay, OverlayKey, Pending, Prompt, VersionInput};
+pub use status::{StatusTab, UnitRow};
 
 use super::focus::step;
 use super::keymap::{Keymap, key_of};
@@ -37,10 +45,17 @@ use super::logs::LogView;
 use super::palette::{self, Palette, Target};
 use super::run::Outcome;
 use crate::engine::events::Event;
-use crate::inspect::{HostHistory, HostStatus as AppHostStatus};
+use crate::inspect::{AuditLog, HostHistory, HostStatus as AppHostStatus, HostUnits};
 use crate::keys::Action;
 use crate::logs::LogRecord;
+use crate::operate::UnitAction;
 use crate::ssh::{HostStatus, LinkState};
+
+/// Errors kept for dismissal; older ones beyond this are dropped.
+const MAX_ERRORS: usize = 20;
+
+/// Palette commands remembered for recall.
+const MAX_PALETTE_HISTORY: usize = 50;
 
 /// A configured app, as the console lists it.
 #[derive(Clone, Debug)]
@@ -89,6 +104,24 @@ pub enum Msg {
         app: String,
         hosts: Vec<AppHostStatus>,
     },
+    /// A start, stop or restart ended: each host's units after it, or why it
+    /// could not run at all.
+    Controlled {
+        app: String,
+        action: UnitAction,
+        result: Result<Vec<HostUnits>, String>,
+    },
+    /// The details of an app's units on its hosts.
+    Units {
+        app: String,
+        hosts: Result<Vec<HostUnits>, String>,
+    },
+    /// An app's audit log, for the load of that generation.
+    Audit {
+        app: String,
+        generation: u64,
+        log: Result<AuditLog, String>,
+    },
     Log(LogRecord),
     Prompt(Prompt),
     /// The lent shell ended; what to tell the user.
@@ -107,10 +140,15 @@ pub struct App {
     pub logs: LogView,
     pub history: HistoryView,
     pub status: StatusTab,
+    pub audit: AuditView,
     pub overlay: Option<Overlay>,
     /// SSH questions waiting for an answer; the first is shown.
     pub prompts: Vec<Prompt>,
     pub toasts: Vec<Toast>,
+    /// Errors not yet dismissed, oldest first; the newest is shown until Esc.
+    pub errors: Vec<String>,
+    /// The labels of the palette entries chosen, oldest first, each once.
+    pub palette_history: Vec<String>,
     pub size: Rect,
     pub now: Instant,
     pub quit: bool,
@@ -136,9 +174,12 @@ impl App {
             logs: LogView::default(),
             history: HistoryView::default(),
             status: StatusTab::default(),
+            audit: AuditView::default(),
             overlay: None,
             prompts: Vec::new(),
             toasts: Vec::new(),
+            errors: Vec::new(),
+            palette_history: Vec::new(),
             size: Rect::new(0, 0, 80, 24),
             now,
             quit: false,
@@ -156,8 +197,12 @@ impl App {
     fn load_all_status(&self) -> Vec<Effect> {
         self.apps
             .iter()
-            .map(|a| Effect::LoadStatus {
-                app: a.name.clone(),
+            .flat_map(|a| {
+                let app = a.name.clone();
+                [
+                    Effect::LoadStatus { app: app.clone() },
+                    Effect::LoadUnits { app },
+                ]
             })
             .collect()
     }
@@ -166,9 +211,21 @@ impl App {
         self.apps.get(self.app_sel)
     }
 
+    /// Tell the user something: a success or a note as a toast that clears itself,
+    /// an error on the error panel until it is dismissed.
     pub fn toast(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        if level == Level::Error {
+            if self.errors.last() != Some(&text) {
+                self.errors.push(text);
+            }
+            if self.errors.len() > MAX_ERRORS {
+                self.errors.remove(0);
+            }
+            return;
+        }
         self.toasts.push(Toast {
-            text: text.into(),
+            text,
             level,
             until: self.now + TOAST_FOR,
         });
@@ -184,6 +241,9 @@ impl App {
         }
         if let Some(confirm) = reply.confirm {
             self.overlay = Some(Overlay::Confirm(confirm));
+        }
+        if let Some(v) = reply.version {
+            self.overlay = Some(Overlay::Version(v));
         }
         reply.effects
     }
@@ -215,9 +275,8 @@ impl App {
             Msg::RunDone { id, outcome } => {
                 if let Some((app, reply)) = self.deploy.done(id, outcome, now) {
                     fx = self.apply(reply);
-                    if self.history.app == app {
-                        fx.push(self.history.load(app));
-                    }
+                    fx.extend(self.reload_shown(&app));
+                    fx.push(Effect::LoadUnits { app });
                 }
             }
             Msg::DeployPlanned { app, plan } => {
@@ -236,6 +295,20 @@ impl App {
                 hosts,
             } => self.history.loaded(app, generation, hosts),
             Msg::Status { app, hosts } => self.status.loaded(app, hosts),
+            Msg::Audit {
+                app,
+                generation,
+                log,
+            } => self.audit.loaded(app, generation, log),
+            Msg::Units { app, hosts } => match hosts {
+                Ok(hosts) => self.status.units_loaded(app, hosts),
+                Err(e) => self.toast(Level::Error, format!("units of {app}: {e}")),
+            },
+            Msg::Controlled {
+                app,
+                action,
+                result,
+            } => fx = self.controlled(app, action, result),
             Msg::Log(r) => {
                 self.logs.push(r);
                 if self.tab != Tab::Logs {
@@ -274,11 +347,23 @@ impl App {
                 }
                 OverlayKey::Close => Vec::new(),
                 OverlayKey::Confirmed(pending) => self.confirmed(pending),
-                OverlayKey::Chosen(target) => self.choose(target),
+                OverlayKey::Chosen { target, label } => {
+                    self.palette_history.retain(|l| l != &label);
+                    self.palette_history.push(label);
+                    if self.palette_history.len() > MAX_PALETTE_HISTORY {
+                        self.palette_history.remove(0);
+                    }
+                    self.choose(target)
+                }
             };
         }
         if self.logs.editing {
             self.logs.filter_key(&k);
+            return Vec::new();
+        }
+        if !self.errors.is_empty() && self.action_of(&k) == Some(Action::Back) {
+            // Esc dismisses the error shown, before it backs out of anything.
+            self.errors.pop();
             return Vec::new();
         }
         match self.action_of(&k) {
@@ -287,15 +372,31 @@ impl App {
         }
     }
 
-    /// History follows the selected app while its tab is shown.
-    pub fn history_for_selection(&mut self) -> Option<Effect> {
+    /// History and Audit follow the selected app while their tab is shown.
+    pub fn follow_selection(&mut self) -> Option<Effect> {
         let app = self.selected_app()?.name.clone();
-        (self.tab == Tab::History && self.history.stale_for(&app)).then(|| self.history.load(app))
+        match self.tab {
+            Tab::History => self.history.stale_for(&app).then(|| self.history.load(app)),
+            Tab::Audit => self.audit.stale_for(&app).then(|| self.audit.load(app)),
+            _ => None,
+        }
+    }
+
+    /// After an operation on `app`: reload its history and audit log where loaded.
+    pub fn reload_shown(&mut self, app: &str) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if self.history.app == app {
+            fx.push(self.history.load(app.to_string()));
+        }
+        if self.audit.app == app {
+            fx.push(self.audit.load(app.to_string()));
+        }
+        fx
     }
 
     pub fn set_tab(&mut self, tab: Tab) -> Vec<Effect> {
         self.tab = tab;
-        self.history_for_selection().into_iter().collect()
+        self.follow_selection().into_iter().collect()
     }
 
     /// Start what a confirmed dialog asked for.
@@ -318,6 +419,12 @@ impl App {
                 self.tab = Tab::Deploy;
                 vec![self.deploy.start_rollback(app, hosts, to, self.now)]
             }
+            Pending::Control {
+                app,
+                processes,
+                hosts,
+                action,
+            } => self.start_control(app, processes, hosts, action),
         }
     }
 
@@ -334,9 +441,10 @@ impl App {
                 let apps: Vec<String> = self.apps.iter().map(|a| a.name.clone()).collect();
                 let hosts: Vec<String> = self.hosts.iter().map(|h| h.name.clone()).collect();
                 let versions = self.history.rollback_targets();
-                self.overlay = Some(Overlay::Palette(Palette::new(palette::entries(
-                    &apps, &hosts, &versions,
-                ))));
+                let entries = palette::entries(&apps, &hosts, &versions);
+                self.overlay = Some(Overlay::Palette(
+                    Palette::new(entries).with_history(self.palette_history.clone()),
+                ));
             }
             Action::NextPane => self.focus = self.focus.cycle(true),
             Action::PrevPane => self.focus = self.focus.cycle(false),
@@ -370,14 +478,18 @@ impl App {
             Action::TabLogs => return self.set_tab(Tab::Logs),
             Action::TabHistory => return self.set_tab(Tab::History),
             Action::TabStatus => return self.set_tab(Tab::Status),
+            Action::TabAudit => return self.set_tab(Tab::Audit),
             Action::Deploy => return self.ask_deploy(),
             Action::Rollback => {
-                return if self.tab == Tab::History && self.history.selected_release().is_some() {
+                return if self.tab == Tab::History && self.history.selected_version().is_some() {
                     self.ask_rollback_selected()
                 } else {
                     self.ask_rollback_previous()
                 };
             }
+            Action::Restart => return self.ask_control(UnitAction::Restart { force: false }),
+            Action::Stop => return self.ask_control(UnitAction::Stop),
+            Action::Start => return self.ask_control(UnitAction::Start),
             Action::Cancel => {
                 let reply = self.deploy.ask_cancel();
                 return self.apply(reply);
@@ -386,9 +498,12 @@ impl App {
             Action::Refresh => {
                 let mut fx = self.load_all_status();
                 if let Some(app) = self.selected_app().map(|a| a.name.clone()) {
-                    fx.push(self.history.load(app));
+                    fx.push(self.history.load(app.clone()));
+                    if self.tab == Tab::Audit || self.audit.app == app {
+                        fx.push(self.audit.load(app));
+                    }
                 }
-                self.toast(Level::Info, "refreshing status and history");
+                self.toast(Level::Info, "refreshing status, history and audit");
                 return fx;
             }
             Action::Filter => {
@@ -411,7 +526,7 @@ impl App {
                 let before = self.app_sel;
                 self.app_sel = step(self.app_sel, delta, self.apps.len());
                 if before != self.app_sel {
-                    return self.history_for_selection().into_iter().collect();
+                    return self.follow_selection().into_iter().collect();
                 }
             }
             Focus::Hosts => self.host_sel = step(self.host_sel, delta, self.hosts.len()),
@@ -419,167 +534,10 @@ impl App {
                 Tab::History => self.history.move_by(delta),
                 Tab::Logs => self.logs.scroll_by(delta),
                 Tab::Deploy => self.deploy.scroll_by(delta),
-                Tab::Status => self.status.scroll_by(delta),
+                Tab::Status => self.status.move_by(delta),
+                Tab::Audit => self.audit.scroll_by(delta),
             },
         }
         Vec::new()
-    }
-
-    fn ask_deploy(&mut self) -> Vec<Effect> {
-        if let Some(busy) = self.deploy.busy() {
-            return self.apply(busy);
-        }
-        let Some(app) = self.selected_app().map(|a| a.name.clone()) else {
-            self.toast(Level::Error, "no app selected");
-            return Vec::new();
-        };
-        let current = self
-            .status
-            .current_versions(&app)
-            .into_iter()
-            .filter_map(|(_, v)| v)
-            .collect();
-        let reply = self.deploy.plan(app, current);
-        self.apply(reply)
-    }
-
-    fn ask_rollback_selected(&mut self) -> Vec<Effect> {
-        let reply = match self.deploy.busy() {
-            Some(busy) => busy,
-            None => self.history.ask_rollback(),
-        };
-        self.apply(reply)
-    }
-
-    fn ask_rollback_previous(&mut self) -> Vec<Effect> {
-        let reply = match (self.deploy.busy(), self.selected_app()) {
-            (Some(busy), _) => busy,
-            (None, Some(app)) => {
-                Reply::confirm(DeployTab::rollback_previous(&app.name, &app.hosts))
-            }
-            (None, None) => Reply::default(),
-        };
-        self.apply(reply)
-    }
-
-    /// `s`: a shell on the selected host if the app runs there, else on its first.
-    fn ask_shell(&mut self) {
-        let Some(app) = self.selected_app().cloned() else {
-            self.toast(Level::Error, "no app selected");
-            return;
-        };
-        let selected = self.hosts.get(self.host_sel).map(|h| h.name.clone());
-        let host = selected
-            .filter(|h| self.focus == Focus::Hosts && app.hosts.contains(h))
-            .or_else(|| app.hosts.first().cloned());
-        match host {
-            Some(h) => self.shell_request = Some((app.name, h)),
-            None => self.toast(Level::Error, "the app has no hosts"),
-        }
-    }
-
-    /// Choose a palette entry.
-    pub fn choose(&mut self, target: Target) -> Vec<Effect> {
-        match target {
-            Target::Action(a) => self.act(a),
-            Target::App(name) => {
-                if let Some(i) = self.apps.iter().position(|a| a.name == name) {
-                    self.app_sel = i;
-                    self.focus = Focus::Apps;
-                }
-                self.history_for_selection().into_iter().collect()
-            }
-            Target::Host(name) => {
-                if let Some(i) = self.hosts.iter().position(|h| h.name == name) {
-                    self.host_sel = i;
-                    self.focus = Focus::Hosts;
-                }
-                Vec::new()
-            }
-            Target::Version { host, version } => {
-                if self.history.select_version(&host, &version) {
-                    self.tab = Tab::History;
-                    self.focus = Focus::Main;
-                    return self.ask_rollback_selected();
-                }
-                Vec::new()
-            }
-        }
-    }
-
-    /// Click to focus a panel or select a row or tab; the wheel scrolls what is
-    /// under the pointer.
-    fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
-        if self.overlay.is_some() || !self.prompts.is_empty() {
-            return Vec::new();
-        }
-        let areas = Areas::new(self.size, self.hosts.len());
-        let (col, row) = (m.column, m.row);
-        let inside = |r: Rect| r.contains(Position::new(col, row));
-        let target = if inside(areas.apps) {
-            Focus::Apps
-        } else if inside(areas.hosts) {
-            Focus::Hosts
-        } else if inside(areas.main) || inside(areas.tabs) {
-            Focus::Main
-        } else {
-            return Vec::new();
-        };
-        match m.kind {
-            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
-                let before = self.focus;
-                self.focus = target;
-                let fx = self.act(if m.kind == MouseEventKind::ScrollUp {
-                    Action::Up
-                } else {
-                    Action::Down
-                });
-                if target != Focus::Main {
-                    self.focus = before;
-                }
-                fx
-            }
-            MouseEventKind::Down(MouseButton::Left) => {
-                self.focus = target;
-                if inside(areas.tabs) {
-                    return match areas.tab_at(col) {
-                        Some(tab) => self.set_tab(tab),
-                        None => Vec::new(),
-                    };
-                }
-                match target {
-                    Focus::Apps => {
-                        let mut y = areas.apps.y + 1;
-                        for (i, a) in self.apps.iter().enumerate() {
-                            let h = 1 + a.hosts.len() as u16;
-                            if row >= y && row < y + h {
-                                if self.app_sel != i {
-                                    self.app_sel = i;
-                                    return self.history_for_selection().into_iter().collect();
-                                }
-                                break;
-                            }
-                            y += h;
-                        }
-                    }
-                    Focus::Hosts => {
-                        let i = usize::from(row.saturating_sub(areas.hosts.y + 1));
-                        if i < self.hosts.len() {
-                            self.host_sel = i;
-                        }
-                    }
-                    Focus::Main => {
-                        // Lines start below the block border.
-                        let first = areas.main.y + 1;
-                        if self.tab == Tab::History && row >= first {
-                            let height = usize::from(areas.main.height.saturating_sub(2));
-                            self.history.click(usize::from(row - first), height);
-                        }
-                    }
-                }
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
     }
 }

@@ -1,12 +1,14 @@
 //! The modal layers over the screen, which take the keys first: SSH questions
 //! ([`Prompt`], answered through their channel), the confirmation dialog, the `:`
-//! palette and the `?` help. Each handles its own few keys here and says what the
+//! palette, the `?` help and the version asked for when an app has no version
+//! source. Each handles its own few keys here and says what the
 //! console should do next ([`OverlayKey`]).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::sync::oneshot;
 
 use crate::keys::Action;
+use crate::operate::UnitAction;
 use crate::tui::palette::{Palette, Target};
 
 /// What the confirmation dialog will start on yes.
@@ -22,6 +24,14 @@ pub enum Pending {
         hosts: Vec<String>,
         to: Option<String>,
     },
+    /// Start, stop or restart the units of the app's `processes` (none: all) on
+    /// these hosts.
+    Control {
+        app: String,
+        processes: Vec<String>,
+        hosts: Vec<String>,
+        action: UnitAction,
+    },
     Cancel,
     Quit,
 }
@@ -31,6 +41,52 @@ pub struct Confirm {
     pub title: String,
     pub lines: Vec<String>,
     pub pending: Pending,
+}
+
+/// The deploy dialog of an app whose version source gave no version: the version
+/// is typed, checked as `--version` is, and deployed to the hosts shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionInput {
+    pub app: String,
+    pub hosts: Vec<String>,
+    /// Why no version could be derived.
+    pub reason: String,
+    /// `host: version` of each host now.
+    pub current: Vec<String>,
+    pub input: String,
+    /// Why the typed version cannot be used.
+    pub error: Option<String>,
+}
+
+impl VersionInput {
+    fn on_key(mut self, k: &KeyEvent) -> OverlayKey {
+        match k.code {
+            KeyCode::Esc => return OverlayKey::Close,
+            KeyCode::Enter => {
+                let version = self.input.trim().to_string();
+                match crate::deploy::check_version(&version) {
+                    Ok(()) => {
+                        return OverlayKey::Confirmed(Pending::Deploy {
+                            app: self.app,
+                            hosts: self.hosts,
+                            version,
+                        });
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            KeyCode::Backspace => {
+                self.input.pop();
+                self.error = None;
+            }
+            KeyCode::Char(c) if !ctrl(k) => {
+                self.input.push(c);
+                self.error = None;
+            }
+            _ => {}
+        }
+        OverlayKey::Keep(Overlay::Version(self))
+    }
 }
 
 /// A question from the SSH layer, answered through a dialog.
@@ -54,6 +110,7 @@ pub enum Overlay {
     Confirm(Confirm),
     Palette(Palette),
     Help { scroll: usize },
+    Version(VersionInput),
 }
 
 /// What a key on an overlay leads to.
@@ -64,8 +121,8 @@ pub enum OverlayKey {
     Close,
     /// The dialog was answered yes.
     Confirmed(Pending),
-    /// A palette entry was chosen.
-    Chosen(Target),
+    /// A palette entry was chosen; its label goes into the palette's history.
+    Chosen { target: Target, label: String },
 }
 
 fn ctrl(k: &KeyEvent) -> bool {
@@ -86,6 +143,7 @@ impl Overlay {
                 }
                 _ => OverlayKey::Keep(Overlay::Confirm(c)),
             },
+            Overlay::Version(v) => v.on_key(k),
             Overlay::Help { scroll } => {
                 let scroll = match (k.code, action) {
                     (KeyCode::Esc, _) | (_, Some(Action::Help | Action::Quit | Action::Back)) => {
@@ -103,11 +161,17 @@ impl Overlay {
                 match k.code {
                     KeyCode::Esc => return OverlayKey::Close,
                     KeyCode::Enter => {
-                        return match p.chosen().map(|e| e.target.clone()) {
-                            Some(t) => OverlayKey::Chosen(t),
+                        return match p.chosen() {
+                            Some(e) => OverlayKey::Chosen {
+                                target: e.target.clone(),
+                                label: e.label.clone(),
+                            },
                             None => OverlayKey::Close,
                         };
                     }
+                    // Up and Down recall earlier commands until something is typed.
+                    KeyCode::Up if p.recalling() => p.older(),
+                    KeyCode::Down if p.recalling() => p.newer(),
                     KeyCode::Up => p.up(),
                     KeyCode::Down | KeyCode::Tab => p.down(),
                     KeyCode::Backspace => p.backspace(),

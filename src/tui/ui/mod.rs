@@ -2,10 +2,12 @@
 //! side panels (Apps, Hosts), the tabbed main panel, the footer (key hints
 //! from the keymap, toasts) and any overlay on top.
 
+mod audit;
 mod deploy;
-mod inspect;
+mod history;
 mod logs;
 mod overlay;
+mod status;
 
 use std::time::Duration;
 
@@ -38,10 +40,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     match app.tab {
         Tab::Deploy => deploy::draw(frame, inner, app, theme),
         Tab::Logs => logs::draw(frame, inner, app, theme),
-        Tab::History => inspect::history(frame, inner, app, theme),
-        Tab::Status => inspect::status(frame, inner, app, theme),
+        Tab::History => history::draw(frame, inner, app, theme),
+        Tab::Status => status::draw(frame, inner, app, theme),
+        Tab::Audit => audit::draw(frame, inner, app, theme),
     }
     footer(frame, areas.footer, app, theme);
+    errors(frame, areas.main, app, theme);
     overlay::draw(frame, area, app, theme);
 }
 
@@ -60,7 +64,54 @@ fn main_title(app: &App) -> String {
         }
         Tab::History => format!("history · {}", app.history.app),
         Tab::Status => "status".into(),
+        Tab::Audit => format!("audit · {}", app.audit.app),
     }
+}
+
+/// The newest error not yet dismissed, over the bottom of the main panel, wrapped
+/// to at most four lines; it stays until Esc.
+fn errors(frame: &mut Frame, main: Rect, app: &App, theme: &Theme) {
+    let Some(text) = app.errors.last() else {
+        return;
+    };
+    let inner_w = usize::from(main.width.saturating_sub(4)).max(1);
+    let wrapped = wrapped_lines(text, inner_w).clamp(1, 4) as u16;
+    let h = (wrapped + 2).min(main.height);
+    let r = Rect::new(main.x, main.y + main.height - h, main.width, h);
+    let title = match app.errors.len() {
+        1 => "error · esc dismiss".to_string(),
+        n => format!("error (1 of {n}) · esc dismiss"),
+    };
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.bold(theme.error))
+        .padding(ratatui::widgets::Padding::horizontal(1))
+        .title(Span::styled(format!(" {title} "), theme.bold(theme.error)));
+    frame.render_widget(ratatui::widgets::Clear, r);
+    frame.render_widget(
+        Paragraph::new(Span::styled(text.clone(), theme.color(theme.error)))
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .block(block),
+        r,
+    );
+}
+
+/// How many lines `text` takes when wrapped at words to `width` columns.
+fn wrapped_lines(text: &str, width: usize) -> usize {
+    let (mut lines, mut col) = (1, 0);
+    for word in text.split_whitespace() {
+        let w = word.chars().count();
+        if col > 0 && col + 1 + w > width {
+            lines += 1;
+            col = 0;
+        }
+        col += if col > 0 { 1 + w } else { w };
+        while col > width {
+            lines += 1;
+            col -= width;
+        }
+    }
+    lines
 }
 
 /// A bordered block titled with `title`, highlighted when focused.
@@ -248,6 +299,7 @@ fn hint_actions(app: &App) -> Vec<Action> {
     let mut v = Vec::new();
     match (app.focus, app.tab) {
         (Focus::Main, Tab::History) => v.extend([Action::Select, Action::Refresh]),
+        (_, Tab::Status) => v.extend([Action::Restart, Action::Stop, Action::Start]),
         (Focus::Main, Tab::Logs) | (_, Tab::Logs) => v.extend([
             Action::Filter,
             Action::Follow,

@@ -10,7 +10,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::panel;
 use crate::keys::Action;
 use crate::tui::palette::Palette;
-use crate::tui::state::{App, Confirm, Overlay, Prompt};
+use crate::tui::state::{App, Confirm, Overlay, Prompt, VersionInput};
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -23,6 +23,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Overlay::Confirm(c)) => confirm(frame, area, c, theme),
         Some(Overlay::Palette(p)) => palette(frame, area, p, theme),
         Some(Overlay::Help { scroll }) => help(frame, area, app, *scroll, theme),
+        Some(Overlay::Version(v)) => version(frame, area, v, theme),
     }
 }
 
@@ -82,6 +83,58 @@ fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
         .unwrap_or(30)
         .clamp(40, 90);
     dialog(frame, area, &c.title, lines, theme, w);
+}
+
+fn version(frame: &mut Frame, area: Rect, v: &VersionInput, theme: &Theme) {
+    let w = area.width.saturating_sub(6).clamp(40, 84);
+    let text_w = usize::from(w.saturating_sub(4)).max(1);
+    let mut lines = vec![Line::from(Span::styled(
+        " No version could be derived:",
+        theme.text(),
+    ))];
+    // The reason, wrapped by hand so the dialog's height fits it.
+    let mut row = String::new();
+    for word in v.reason.split_whitespace() {
+        if !row.is_empty() && row.chars().count() + 1 + word.chars().count() > text_w {
+            lines.push(Line::from(Span::styled(format!(" {row}"), theme.dimmed())));
+            row.clear();
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(word);
+    }
+    if !row.is_empty() {
+        lines.push(Line::from(Span::styled(format!(" {row}"), theme.dimmed())));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        format!(" hosts    {}", v.hosts.join(", ")),
+        theme.text(),
+    )));
+    if !v.current.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!(" current  {}", v.current.join(", ")),
+            theme.text(),
+        )));
+    }
+    lines.push(Line::from(vec![
+        Span::styled(" version  ", theme.text()),
+        Span::styled(v.input.clone(), theme.bold(theme.accent)),
+        Span::styled("█", theme.color(theme.accent)),
+    ]));
+    if let Some(e) = &v.error {
+        lines.push(Line::from(Span::styled(
+            format!(" {e}"),
+            theme.color(theme.error),
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        " type a version · enter deploy · esc cancel",
+        theme.dimmed(),
+    )));
+    dialog(frame, area, &format!("Deploy {}?", v.app), lines, theme, w);
 }
 
 fn prompt(frame: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
@@ -151,7 +204,12 @@ fn palette(frame: &mut Frame, area: Rect, p: &Palette, theme: &Theme) {
     };
     let r = r.intersection(area);
     frame.render_widget(Clear, r);
-    let block = panel(theme, true, "Command");
+    let title = if p.recalling() {
+        "Command · ↑↓ earlier commands"
+    } else {
+        "Command"
+    };
+    let block = panel(theme, true, title);
     let inner = block.inner(r);
     frame.render_widget(block, r);
     let mut lines = vec![Line::from(vec![
