@@ -423,7 +423,10 @@ async fn deploy_host(
     }
     .await;
     let (ok, error) = match result {
-        Ok(()) => (true, None),
+        Ok(()) => {
+            push::remember_current(&r.host, &app.name, &rendered.manifest_json);
+            (true, None)
+        }
         Err(e) => {
             let msg = events.mask(&format!("{e:#}"));
             if let Some(id) = &release {

@@ -21,7 +21,7 @@ use crate::engine::Host;
 use crate::engine::events::{Events, Step};
 use crate::remote::Layout;
 use crate::remote::layout::validate_release_id;
-use crate::remote::scripts::{install, materialize, push as scripts};
+use crate::remote::scripts::{delta, install, materialize, push as scripts};
 use crate::ssh::Stdin;
 
 /// What the push left on the host.
@@ -116,21 +116,46 @@ async fn push_inner(
 ) -> anyhow::Result<Pushed> {
     let host = Some(r.host.as_str());
     let version = &rendered.version.id;
-    let list = format!("{}\n", rendered.chunks.join("\n"));
+    // The release this machine last saw running there: its chunks are in the store
+    // (a running release is never pruned), so only the others need asking about. If
+    // the host runs something else, it is asked again about all of them.
+    let assumed = assumed_base(&r.host, &app.name);
     // The app's user comes first: the release's env file belongs to its group.
     let script = format!(
         "{}{}",
         install::app_user(layout, app),
         scripts::probe(layout, version)
     );
-    let out = r
-        .with_stdin(
-            "checking which chunks the host lacks",
-            &script,
-            Stdin::Bytes(list.into_bytes().into()),
-        )
-        .await?;
-    let probe = parse_probe(&out.stdout_str());
+    let ask = |list: String| {
+        let script = &script;
+        async move {
+            r.with_stdin(
+                "checking which chunks the host lacks",
+                script,
+                Stdin::Bytes(list.into_bytes().into()),
+            )
+            .await
+        }
+    };
+    let all = scripts::chunks_text(&rendered.chunks);
+    let probe = match &assumed {
+        Some((sum, base)) => {
+            let known = base.chunk_set();
+            let fresh: Vec<String> = rendered
+                .chunks
+                .iter()
+                .filter(|c| !known.contains(c.as_str()))
+                .cloned()
+                .collect();
+            let p = parse_probe(&ask(scripts::chunks_text(&fresh)).await?.stdout_str());
+            if p.base.as_ref().map(|b| &b.1) == Some(sum) {
+                p
+            } else {
+                parse_probe(&ask(all).await?.stdout_str())
+            }
+        }
+        None => parse_probe(&ask(all).await?.stdout_str()),
+    };
     // Guard: a binary built for another CPU is refused before upload.
     if app.kind == AppKind::Binary
         && let Some(path) = rendered.bundle.source_path(0)
@@ -186,16 +211,34 @@ async fn push_inner(
         send_chunks(r, layout, rendered, &to_send, total, sent, events).await?;
     }
     events.progress(host, Step::Push, total, total);
-    let plan = match base_manifest(r, app, layout, &probe).await {
-        Some((base_id, base)) => {
+    let base = base_manifest(r, app, layout, &probe).await;
+    let plan = match &base {
+        Some((base_id, _, base)) if scripts::artifact_subdir(app.kind).is_some() => {
             let dir = match scripts::artifact_subdir(app.kind) {
-                Some(sub) => format!("{}/{sub}", layout.release_dir(&base_id)),
-                None => layout.release_dir(&base_id),
+                Some(sub) => format!("{}/{sub}", layout.release_dir(base_id)),
+                None => layout.release_dir(base_id),
             };
-            materialize::delta_plan(&base, &dir, &rendered.bundle.manifest)
+            materialize::delta_plan(base, &dir, &rendered.bundle.manifest)
         }
-        None => materialize::materialize_plan(&rendered.bundle.manifest),
+        _ => materialize::materialize_plan(&rendered.bundle.manifest),
     };
+    // The manifest and the chunk list as changes to the running release's.
+    let new_manifest = format!("{}\n", rendered.manifest_json);
+    let new_chunks = scripts::chunks_text(&rendered.chunks);
+    let lists_dir = format!("{}/run/lists.{release}", layout.state_dir());
+    let rebuilt = base.as_ref().and_then(|(base_id, text, m)| {
+        let old_chunks: Vec<String> = m.chunk_set().into_iter().map(String::from).collect();
+        let mp = delta::pieces(text, &new_manifest)?;
+        let cp = delta::pieces(&scripts::chunks_text(&old_chunks), &new_chunks)
+            .unwrap_or_else(|| vec![delta::Piece::Text(new_chunks.clone())]);
+        Some(scripts::rebuilt_lists(
+            layout,
+            base_id,
+            &lists_dir,
+            (&mp, &new_manifest),
+            (&cp, &new_chunks),
+        ))
+    });
     let materialize = format!(
         "{}{plan}",
         scripts::materialize_env(layout, &release, app.kind)
@@ -210,38 +253,64 @@ async fn push_inner(
         content: &content,
     })?;
     // One round trip: the tree (which exits on any failure), then its metadata.
-    let files = scripts::release_files(
-        layout,
-        &app.user,
-        &release,
-        &scripts::ReleaseFiles {
-            manifest_json: &rendered.manifest_json,
-            chunks: &rendered.chunks,
-            units: &rendered.units,
-            site: rendered.site.as_deref(),
-            instances: &rendered.instances,
-            slots: rendered
-                .slots
-                .iter()
-                .map(|s| scripts::SlotFiles {
-                    slot: s.slot,
-                    units: &s.units,
-                    instances: &s.instances,
-                    ports: &s.ports,
-                    site: &s.site,
-                })
-                .collect(),
-            content: &content,
-            env: &rendered.env,
-            meta_json: &meta,
-        },
-    );
-    let out = r
-        .script(
-            "materializing the release",
-            &format!("{materialize}\n{files}"),
+    let files = |prebuilt: Option<&str>| {
+        scripts::release_files(
+            layout,
+            &app.user,
+            &release,
+            &scripts::ReleaseFiles {
+                manifest_json: &rendered.manifest_json,
+                prebuilt,
+                chunks: &rendered.chunks,
+                units: &rendered.units,
+                site: rendered.site.as_deref(),
+                instances: &rendered.instances,
+                slots: rendered
+                    .slots
+                    .iter()
+                    .map(|s| scripts::SlotFiles {
+                        slot: s.slot,
+                        units: &s.units,
+                        instances: &s.instances,
+                        ports: &s.ports,
+                        site: &s.site,
+                    })
+                    .collect(),
+                content: &content,
+                env: &rendered.env,
+                meta_json: &meta,
+            },
         )
-        .await?;
+    };
+    let out = match &rebuilt {
+        Some(lists) => {
+            let first = r
+                .script(
+                    "materializing the release",
+                    &format!("{lists}{materialize}\n{}", files(Some(&lists_dir))),
+                )
+                .await;
+            match first {
+                Err(e) if format!("{e:#}").contains(delta::MISMATCH_TAG) => {
+                    tracing::debug!(host = %r.host, error = %format!("{e:#}"), "lists delta refused; sending them whole");
+                    let clean = format!("rm -rf -- {}\n", crate::util::shell_quote(&lists_dir));
+                    r.script(
+                        "materializing the release",
+                        &format!("{clean}{materialize}\n{}", files(None)),
+                    )
+                    .await?
+                }
+                other => other?,
+            }
+        }
+        None => {
+            r.script(
+                "materializing the release",
+                &format!("{materialize}\n{}", files(None)),
+            )
+            .await?
+        }
+    };
     remember_manifest(&rendered.manifest_json);
     let built = out
         .stdout_str()
@@ -283,13 +352,14 @@ async fn base_manifest(
     app: &AppConfig,
     layout: &Layout,
     probe: &Probe,
-) -> Option<(String, crate::bundle::Manifest)> {
-    scripts::artifact_subdir(app.kind)?;
+) -> Option<(String, String, crate::bundle::Manifest)> {
     let (id, sum) = probe.base.as_ref()?;
     let cached =
         manifest_cache().and_then(|d| std::fs::read_to_string(d.join(format!("{sum}.json"))).ok());
     let text = match cached {
         Some(t) => t,
+        // Fetched only where the tree is built on it; a binary's lists are small.
+        None if scripts::artifact_subdir(app.kind).is_none() => return None,
         None => {
             let out = r
                 .script(
@@ -305,7 +375,54 @@ async fn base_manifest(
         return None;
     }
     let m = crate::bundle::Manifest::from_json(&text).ok()?;
-    (m.kind == app.kind.as_str()).then(|| (id.clone(), m))
+    (m.kind == app.kind.as_str()).then(|| (id.clone(), text, m))
+}
+
+/// The file naming the manifest this machine last left running for `app` on `host`.
+fn current_record(host: &str, app: &str) -> Option<std::path::PathBuf> {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    manifest_cache().map(|d| {
+        d.join("current")
+            .join(format!("{}@{}", safe(app), safe(host)))
+    })
+}
+
+/// After a deploy went live: `manifest_json` is what `app` runs on `host` now.
+pub(crate) fn remember_current(host: &str, app: &str, manifest_json: &str) {
+    let Some(path) = current_record(host, app) else {
+        return;
+    };
+    let sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        format!("{manifest_json}\n").as_bytes(),
+    ));
+    if let Some(dir) = path.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        let _ = std::fs::write(&path, sum);
+    }
+}
+
+/// The manifest this machine last left running there, with the digest of its file,
+/// when both are still known here.
+fn assumed_base(host: &str, app: &str) -> Option<(String, crate::bundle::Manifest)> {
+    let sum = std::fs::read_to_string(current_record(host, app)?).ok()?;
+    let sum = sum.trim().to_string();
+    let text = std::fs::read_to_string(manifest_cache()?.join(format!("{sum}.json"))).ok()?;
+    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())) != sum {
+        return None;
+    }
+    let m = crate::bundle::Manifest::from_json(&text).ok()?;
+    Some((sum, m))
 }
 
 /// Where manifests this machine deployed are kept, by the sha256 of the file the host

@@ -251,7 +251,7 @@ wait_units() {
       shift
     done
     if [ -z "$bad_unit" ]; then
-      # A unit systemd had to restart since it was started here is not healthy.
+      # A unit systemd keeps restarting since it was started here is not healthy.
       if restarted; then return 1; fi
       good=$((good + 1))
       if [ $good -ge "$need_wait" ]; then return 0; fi
@@ -266,8 +266,9 @@ wait_units() {
   done
 }
 
-# restarted: whether a unit of $inst_wait was restarted by systemd since wait_units
-# began (it exited); sets err and bad_unit.
+# restarted: whether a unit of $inst_wait was restarted by systemd more than once
+# since wait_units began (it keeps exiting; one restart, such as a start that failed
+# once and then came up, is systemd doing its job); sets err and bad_unit.
 restarted() {
   # shellcheck disable=SC2086 # one word per unit
   restarts=$(systemctl show -p NRestarts --value $inst_wait 2>/dev/null | tr '\n' ' ')
@@ -276,7 +277,7 @@ restarted() {
   before=$restarts0
   for n in $restarts; do
     b=${before%% *}; before=${before#* }
-    if [ "${n:-0}" -gt "${b:-0}" ] 2>/dev/null; then
+    if [ "${n:-0}" -gt "$((${b:-0} + 1))" ] 2>/dev/null; then
       bad_unit=$1; err="unit $1 is restarting (it exited $((n - b)) times since it started)"
       return 0
     fi

@@ -98,7 +98,7 @@ impl AsApp {
     pub fn pipe(&self, unit: Option<&str>, command: &str) -> String {
         let unit = unit.map(|u| format!(" --unit={u}")).unwrap_or_default();
         format!(
-            "{{ d={dir}; [ -d \"$d\" ] || {{ mkdir -m 0750 \"$d\" && chgrp {group} \"$d\"; }}; \
+            "{{ d={dir}; [ -d \"$d\" ] || {{ mkdir -p -- \"${{d%/*}}\" && mkdir -m 0750 \"$d\" && chgrp {group} \"$d\"; }}; \
              c=$(mktemp \"$d/cmd.XXXXXXXX\") && printf '%s\\n' {cmd} > \"$c\" && chgrp {group} \"$c\" && chmod 0640 \"$c\" || exit 1; \
              systemd-run{unit} --quiet --pipe --wait --collect --service-type=exec {props} /bin/sh \"$c\"; \
              rc=$?; rm -f -- \"$c\"; (exit $rc); }}",

@@ -18,6 +18,7 @@
 pub mod activate;
 pub mod as_app;
 pub mod bootstrap;
+pub mod delta;
 pub mod down;
 pub mod facts;
 pub mod inspect;

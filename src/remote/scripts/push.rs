@@ -78,6 +78,47 @@ pub fn receive_chunks(layout: &Layout) -> String {
     )
 }
 
+/// The text of a release's chunk list file (one hash per line).
+pub fn chunks_text(chunks: &[String]) -> String {
+    if chunks.is_empty() {
+        String::new()
+    } else {
+        format!("{}\n", chunks.join("\n"))
+    }
+}
+
+/// Build the new release's manifest and chunk list in `dir` from those of release
+/// `base` and what changed (see [`super::delta`]); exits with
+/// [`super::delta::MISMATCH`] before anything else happens when they do not come out
+/// exactly as `manifest` and `chunks`.
+pub fn rebuilt_lists(
+    layout: &Layout,
+    base: &str,
+    dir: &str,
+    manifest: (&[super::delta::Piece], &str),
+    chunks: (&[super::delta::Piece], &str),
+) -> String {
+    let m = layout.meta_dir(base);
+    format!(
+        "{PRELUDE}rm -rf -- {d}\nmkdir -m 0700 -- {d}\n{}{}",
+        super::delta::rebuild(
+            &format!("{m}/manifest.json"),
+            &format!("{dir}/manifest.json"),
+            manifest.0,
+            manifest.1,
+            "manifest"
+        ),
+        super::delta::rebuild(
+            &format!("{m}/chunks"),
+            &format!("{dir}/chunks"),
+            chunks.0,
+            chunks.1,
+            "chunk list"
+        ),
+        d = q(dir)
+    )
+}
+
 /// Print release `id`'s manifest file, byte for byte.
 pub fn read_manifest(layout: &Layout, id: &str) -> String {
     format!(
@@ -116,6 +157,9 @@ pub fn materialize_env(layout: &Layout, release: &str, kind: AppKind) -> String 
 /// Everything a release carries besides the artifact.
 pub struct ReleaseFiles<'a> {
     pub manifest_json: &'a str,
+    /// Set when [`rebuilt_lists`] already made the manifest and the chunk list in
+    /// this directory (root's, under the state dir): they are moved, not sent.
+    pub prebuilt: Option<&'a str>,
     pub chunks: &'a [String],
     pub units: &'a [(String, String)],
     pub site: Option<&'a str>,
@@ -147,16 +191,27 @@ pub fn release_files(layout: &Layout, user: &str, release: &str, f: &ReleaseFile
         "{PRELUDE}M={}\nrm -rf -- \"$M\"\nmkdir -p \"$M/units\"\n",
         q(&m)
     );
-    s.push_str(&write_file(
-        &format!("{m}/manifest.json"),
-        "0644",
-        f.manifest_json,
-    ));
-    s.push_str(&write_file(
-        &format!("{m}/chunks"),
-        "0644",
-        &f.chunks.join("\n"),
-    ));
+    match f.prebuilt {
+        Some(dir) => {
+            let _ = writeln!(
+                s,
+                "mv -f -- {d}/manifest.json {d}/chunks \"$M\"/ && chmod 0644 \"$M/manifest.json\" \"$M/chunks\" && rmdir -- {d}",
+                d = q(dir)
+            );
+        }
+        None => {
+            s.push_str(&write_file(
+                &format!("{m}/manifest.json"),
+                "0644",
+                f.manifest_json,
+            ));
+            s.push_str(&write_file(
+                &format!("{m}/chunks"),
+                "0644",
+                &f.chunks.join("\n"),
+            ));
+        }
+    }
     for (name, contents) in f.units {
         s.push_str(&write_file(&format!("{m}/units/{name}"), "0644", contents));
     }
@@ -215,6 +270,7 @@ mod tests {
             "v1",
             &ReleaseFiles {
                 manifest_json: "{}",
+                prebuilt: None,
                 chunks: &["a".into(), "b".into()],
                 units: &[("shop-web.service".into(), "[Unit]\n".into())],
                 site: None,

@@ -127,6 +127,23 @@ post_install = "echo 'it''s $HOME' && migrate"
             ),
         ),
         (
+            "push::rebuilt_lists".into(),
+            push::rebuilt_lists(
+                &layout,
+                "v1",
+                "/var/lib/raijin/shop/run/lists.v2",
+                (
+                    &[
+                        super::delta::Piece::Copy { off: 0, len: 10 },
+                        super::delta::Piece::Text("it's \"new\" $x\n".into()),
+                        super::delta::Piece::Copy { off: 30, len: 5 },
+                    ],
+                    "{}\n",
+                ),
+                (&[super::delta::Piece::Text("a\n".into())], "a\n"),
+            ),
+        ),
+        (
             "push::read_manifest".into(),
             push::read_manifest(&layout, "v1"),
         ),
@@ -138,6 +155,7 @@ post_install = "echo 'it''s $HOME' && migrate"
                 "v1.2+b",
                 &push::ReleaseFiles {
                     manifest_json: "{\"x\": \"RAIJIN_EOF\"}",
+                    prebuilt: None,
                     chunks: &["b".repeat(64)],
                     units: &units,
                     site: Some("http://shop.example.com {\n}\n"),
