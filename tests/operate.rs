@@ -121,7 +121,7 @@ fn logs_merge_three_hosts_in_time_order_history_then_follow() {
     for h in hosts {
         tb.wait_for_output(
             h,
-            "journalctl -u tlogs-web.service -o cat --no-pager | grep -c '^tick ' | awk '{print ($1 >= 5) ? \"yes\" : \"no\"}'",
+            "journalctl -u tlogs-web.service -u 'tlogs-web@*.service' -o cat --no-pager | grep -c '^tick ' | awk '{print ($1 >= 5) ? \"yes\" : \"no\"}'",
             "yes",
             30,
         );
@@ -771,7 +771,7 @@ fn logs_select_by_host_process_priority_and_since() {
             tb.wait_for_output(
                 h,
                 &format!(
-                    "journalctl -u tlogsel-{unit}.service --since @{since} -o cat --no-pager | grep -c '{pat}' | awk '{{print ($1 >= 20) ? \"yes\" : \"no\"}}'"
+                    "journalctl -u tlogsel-{unit}.service -u 'tlogsel-{unit}@*.service' --since @{since} -o cat --no-pager | grep -c '{pat}' | awk '{{print ($1 >= 20) ? \"yes\" : \"no\"}}'"
                 ),
                 "yes",
                 30,
