@@ -79,6 +79,72 @@ fn one_changed_file_of_2000_costs_one_file() {
     assert_eq!(ino.len(), 2);
     assert_eq!(ino[0], ino[1], "{inodes}");
 
+    // The manifest and the chunk list went as changes to m1's, and came out whole.
+    let lists = |release: &str| {
+        let m = tb.ssh(
+            host,
+            &format!("cat /var/lib/raijin/tmany/releases/{release}/.raijin/manifest.json"),
+        );
+        let m = raijin::bundle::Manifest::from_json(&m).unwrap_or_else(|e| panic!("{e}: {m}"));
+        let chunks = tb.ssh(
+            host,
+            &format!("cat /var/lib/raijin/tmany/releases/{release}/.raijin/chunks"),
+        );
+        let want: Vec<&str> = m.chunk_set().into_iter().collect();
+        assert_eq!(
+            chunks.lines().collect::<Vec<_>>(),
+            want,
+            "{release}'s chunk list"
+        );
+        m
+    };
+    let m2 = lists("m2");
+    assert_eq!(m2.files.len(), 2001);
+    let changed = m2
+        .files
+        .iter()
+        .find(|f| f.path == "d07/f0007.html")
+        .unwrap();
+    assert_eq!(changed.size, 8);
+
+    // The running release's chunk list is not what this machine thinks it is: the
+    // rebuilt one would differ, so both lists are sent whole, and the deploy is right.
+    tb.ssh(
+        host,
+        &format!(
+            "sed -i '1s/.*/{}/' /var/lib/raijin/tmany/releases/m2/.raijin/chunks",
+            "f".repeat(64)
+        ),
+    );
+    std::fs::write(dir.path().join("d09/f0009.html"), "changed again\n").unwrap();
+    let m2b = deploy(&cfg, app, "m2b");
+    assert!(m2b.status.success(), "{}", stderr(&m2b));
+    let log = std::fs::read_to_string(common::sandbox().raijin_state().join("raijin.log"))
+        .unwrap_or_default();
+    assert!(
+        log.contains("sending the manifest and chunk list whole"),
+        "the mismatch was not noticed"
+    );
+    let m = lists("m2b");
+    assert!(
+        m.files
+            .iter()
+            .any(|f| f.path == "d09/f0009.html" && f.size == 14)
+    );
+    assert_eq!(
+        curl(tb, host, "tmany.test", "/d09/f0009.html"),
+        "changed again\n"
+    );
+    assert_eq!(
+        tb.ssh(
+            host,
+            "ls /var/lib/raijin/tmany/run | grep -c '^lists' || true"
+        )
+        .trim(),
+        "0",
+        "no leftover"
+    );
+
     // A stored chunk of the next changed file is corrupt on the host: caught, and
     // m2 keeps serving.
     std::fs::write(dir.path().join("d08/f0008.html"), "changed too\n").unwrap();

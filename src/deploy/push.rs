@@ -292,7 +292,7 @@ async fn push_inner(
                 .await;
             match first {
                 Err(e) if format!("{e:#}").contains(delta::MISMATCH_TAG) => {
-                    tracing::debug!(host = %r.host, error = %format!("{e:#}"), "lists delta refused; sending them whole");
+                    tracing::info!(host = %r.host, error = %format!("{e:#}"), "the running release's lists are not the ones expected; sending the manifest and chunk list whole");
                     let clean = format!("rm -rf -- {}\n", crate::util::shell_quote(&lists_dir));
                     r.script(
                         "materializing the release",
