@@ -126,6 +126,36 @@ fn console_deploys_rolls_back_follows_logs_and_opens_a_shell() {
         assert!(back, "{h} not rolled back:\n{}", t.screen());
     }
 
+    // Restart from the console (e, in the keymap): asks, then every host's serving
+    // process has a new main PID.
+    let serving_pid = |h: &str| {
+        tb.ssh(
+            h,
+            "systemctl show -p MainPID --value tcons-web@$(cat /var/lib/raijin/tcons/slot)1.service",
+        )
+        .trim()
+        .to_string()
+    };
+    let before: Vec<String> = ["h1", "h2", "h3"].iter().map(|h| serving_pid(h)).collect();
+    t.keys(&["e"]);
+    let confirm = t.wait_text("Restart tcons?");
+    assert!(confirm.contains("hosts    h1, h2, h3"), "{confirm}");
+    t.keys(&["y"]);
+    t.wait_text("restart tcons: done on h1, h2, h3");
+    for (i, h) in ["h1", "h2", "h3"].iter().enumerate() {
+        let after = serving_pid(h);
+        assert!(
+            after != before[i] && after != "0",
+            "{h}: main PID {} before the restart, {after} after",
+            before[i]
+        );
+        assert_eq!(
+            curl(tb, h, "tcons.test", "/version"),
+            v1,
+            "{h} after the restart"
+        );
+    }
+
     // Logs from every host: a request with a path of its own to each host, and its
     // line on the Logs tab, prefixed with that host.
     let probe = |h: &str| format!("/console-probe-{h}-{}", std::process::id());

@@ -422,3 +422,98 @@ fn down_leaves_no_unit_or_site_a_fresh_deploy_works_and_purge_removes_the_data()
     let out = run(&cfg, &["down", "todown", "--purge", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn init_for_a_static_site_deploys_once_a_host_is_named() {
+    let Some(tb) = ready() else { return };
+    let dir = tempfile::Builder::new().prefix("toinit").tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("public")).unwrap();
+    std::fs::write(dir.path().join("public/index.html"), "made by init\n").unwrap();
+    let cfg = dir.path().join("raijin.toml");
+    let out = common::raijin_cmd()
+        .args(["-c", cfg.to_str().unwrap(), "init"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let app = stdout(&out)
+        .split("app ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert!(app.starts_with("toinit"), "{}", stdout(&out));
+    fresh(tb, &app, &["h2"]);
+    // The one thing left to fill in: a host.
+    let written = std::fs::read_to_string(&cfg).unwrap();
+    let filled = format!(
+        "{}{}",
+        tb.host_block("h2", "h2"),
+        written.replace("hosts = []", "hosts = [\"h2\"]")
+    );
+    std::fs::write(&cfg, filled).unwrap();
+    let check = run(&cfg, &["config", "check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    deploy_ok(&cfg, &app, "i1");
+    assert_eq!(
+        apps::curl(tb, "h2", &format!("{app}.localhost"), "/index.html"),
+        "made by init\n"
+    );
+    fresh(tb, &app, &["h2"]);
+}
+
+#[test]
+fn an_environment_deploys_to_its_own_hosts_with_its_own_values() {
+    let Some(tb) = ready() else { return };
+    fresh(tb, "toenv", &["h1", "h2"]);
+    let body = binary_app(tb, "toenv", &["h1"], 9611, "GREETING = \"from base\"\n", "");
+    let (d, cfg) = tb.temp_config(&body);
+    std::fs::write(
+        d.path().join("raijin.staging.toml"),
+        format!(
+            "{}\n[apps.toenv]\nhosts = [\"h2\"]\n\n[apps.toenv.env]\nGREETING = \"from staging\"\n",
+            tb.host_block("h2", "h2")
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &cfg,
+        &[
+            "-e",
+            "staging",
+            "deploy",
+            "toenv",
+            "--version",
+            "s1",
+            "--yes",
+        ],
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        apps::curl(tb, "h2", "toenv.test", "/env/GREETING"),
+        "from staging"
+    );
+    let h1 = tb.ssh(
+        "h1",
+        "ls /var/lib/raijin/toenv/releases 2>/dev/null | wc -l",
+    );
+    assert_eq!(h1.trim(), "0", "the base config's host is not staging's");
+
+    // An error in the environment file names that file, with line and column.
+    std::fs::write(
+        d.path().join("raijin.staging.toml"),
+        "[apps.toenv]\nhosts = [\"h9\"]\n",
+    )
+    .unwrap();
+    let out = run(&cfg, &["-e", "staging", "deploy", "toenv", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}:2:10: error: ",
+            d.path().join("raijin.staging.toml").display()
+        )),
+        "{err}"
+    );
+    fresh(tb, "toenv", &["h1", "h2"]);
+}
