@@ -5,7 +5,9 @@
 //! returns. Prints figures; not run by CI.
 //!
 //! Run (as root, the testbed up): `cargo bench --bench warm -- [RUNS]` (default 5).
-//! Uses testbed host h1 and app `bwarm` (port 9710), removed afterwards.
+//! Under `cargo test --all-targets` (no `--bench` argument) it makes one run, so the
+//! suite keeps it working. Uses testbed host h1 and app `bwarm` (port 9710), removed
+//! afterwards.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -53,16 +55,31 @@ fn answered(t0: Instant, want: &str) -> Option<f64> {
     None
 }
 
+/// Take the app off the host again: units, site, state, user.
+fn remove(root: &Path) {
+    let script = format!(
+        "systemctl stop raijin.activate-{APP}.service >/dev/null 2>&1; \
+         for u in $(systemctl list-units --all --plain --no-legend '{APP}-*' 'raijin.drain-{APP}-*' | cut -d' ' -f1); do systemctl stop $u; done; \
+         rm -f /etc/systemd/system/{APP}-*; systemctl daemon-reload; rm -rf /opt/raijin/{APP} /var/lib/raijin/{APP}; \
+         if [ -f /etc/caddy/raijin/{APP}.caddy ]; then rm -f /etc/caddy/raijin/{APP}.caddy; systemctl reload caddy; fi; \
+         userdel {APP} >/dev/null 2>&1; true"
+    );
+    let _ = std::process::Command::new(root.join("scripts/testbed"))
+        .args(["ssh", HOST, &script])
+        .status();
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
 fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
     let runs: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(if benching { 5 } else { 1 });
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let tb = root.join("target/testbed");
     let hello = root.join("target/hello/release/hello");
@@ -92,6 +109,7 @@ fn main() {
         },
     )
     .expect("engine");
+    remove(&root);
     let stamp = std::process::id();
     let deploy_v = |v: &str| {
         rt.block_on(deploy::deploy(
@@ -142,6 +160,7 @@ fn main() {
         // Forward again so the next run's redeploy starts from the newest release.
         deploy_v(&format!("w{stamp}-{i}b"));
     }
+    remove(&root);
     println!("warm connection, host {HOST}, {runs} runs (median, min-max), seconds:");
     let row = |name: &str, v: &Vec<f64>| {
         let (lo, hi) = v
