@@ -123,6 +123,8 @@ fn main() {
         ))
         .expect("deploy")
     };
+    rt.block_on(raijin::operate::bootstrap(&engine, HOST))
+        .expect("bootstrap");
     // Warm up: the connection opens and the first release lands.
     let r = deploy_v(&format!("w{stamp}-0"));
     assert!(r.hosts.iter().all(|h| h.ok), "{:?}", r.hosts);
