@@ -119,18 +119,14 @@ enum Fault {
 
 /// Wait until the host's activation unit of `app` has finished (bounded).
 fn wait_activation_done(tb: &Testbed, host: &str, app: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let done = common::wait_until(Duration::from_secs(60), || {
         let state = tb.ssh(
             host,
             &format!("systemctl is-active raijin.activate-{app}.service || true"),
         );
-        if state.trim() != "active" {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the activation never finished");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        state.trim() != "active"
+    });
+    assert!(done, "the activation never finished");
 }
 
 /// The host runs one whole release: `current`, the serving slot's link and unit file

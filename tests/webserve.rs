@@ -12,7 +12,7 @@ mod common;
 mod load;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use apps::{binary_app, deploy, fresh, ready, report, run};
 use common::{Testbed, stderr, stdout};
@@ -35,15 +35,12 @@ fn status(cfg: &std::path::Path, app: &str) -> serde_json::Value {
 
 /// Wait until `pred` holds for the host's answer to `cmd` (bounded).
 fn wait_host(tb: &Testbed, host: &str, cmd: &str, what: &str, pred: impl Fn(&str) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = tb.ssh(host, cmd);
-        if pred(&out) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "waiting for {what}: {out}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut out = String::new();
+    let ok = common::wait_until(Duration::from_secs(60), || {
+        out = tb.ssh(host, cmd);
+        pred(&out)
+    });
+    assert!(ok, "waiting for {what}: {out}");
 }
 
 #[test]

@@ -139,7 +139,7 @@ async fn push_inner(
     };
     let all = scripts::chunks_text(&rendered.chunks);
     let probe = match &assumed {
-        Some((sum, base)) => {
+        Some((sum, _, base)) => {
             let known = base.chunk_set();
             let fresh: Vec<String> = rendered
                 .chunks
@@ -211,7 +211,7 @@ async fn push_inner(
         send_chunks(r, layout, rendered, &to_send, total, sent, events).await?;
     }
     events.progress(host, Step::Push, total, total);
-    let base = base_manifest(r, app, layout, &probe).await;
+    let base = base_manifest(r, app, layout, &probe, assumed).await;
     let plan = match &base {
         Some((base_id, _, base)) if scripts::artifact_subdir(app.kind).is_some() => {
             let dir = match scripts::artifact_subdir(app.kind) {
@@ -352,30 +352,44 @@ async fn base_manifest(
     app: &AppConfig,
     layout: &Layout,
     probe: &Probe,
+    assumed: Option<(String, String, crate::bundle::Manifest)>,
 ) -> Option<(String, String, crate::bundle::Manifest)> {
     let (id, sum) = probe.base.as_ref()?;
-    let cached =
-        manifest_cache().and_then(|d| std::fs::read_to_string(d.join(format!("{sum}.json"))).ok());
-    let text = match cached {
-        Some(t) => t,
-        // Fetched only where the tree is built on it; a binary's lists are small.
-        None if scripts::artifact_subdir(app.kind).is_none() => return None,
-        None => {
-            let out = r
-                .script(
-                    "reading the running release's manifest",
-                    &scripts::read_manifest(layout, id),
-                )
-                .await
-                .ok()?;
-            out.stdout_str()
-        }
+    let (text, m) = match assumed.filter(|(s, _, _)| s == sum) {
+        Some((_, text, m)) => (text, m),
+        None => match cached_manifest(sum) {
+            Some(known) => known,
+            // Fetched only where the tree is built on it; a binary's lists are small.
+            None if scripts::artifact_subdir(app.kind).is_none() => return None,
+            None => {
+                let text = r
+                    .script(
+                        "reading the running release's manifest",
+                        &scripts::read_manifest(layout, id),
+                    )
+                    .await
+                    .ok()?
+                    .stdout_str();
+                parse_manifest(text, sum)?
+            }
+        },
     };
-    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())) != *sum {
+    (m.kind == app.kind.as_str()).then(|| (id.clone(), text, m))
+}
+
+/// `text` as a manifest, if the sha256 of the file is `sum` and it validates.
+fn parse_manifest(text: String, sum: &str) -> Option<(String, crate::bundle::Manifest)> {
+    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())) != sum {
         return None;
     }
     let m = crate::bundle::Manifest::from_json(&text).ok()?;
-    (m.kind == app.kind.as_str()).then(|| (id.clone(), text, m))
+    Some((text, m))
+}
+
+/// The manifest of the local cache whose file has the sha256 `sum`.
+fn cached_manifest(sum: &str) -> Option<(String, crate::bundle::Manifest)> {
+    let text = std::fs::read_to_string(manifest_cache()?.join(format!("{sum}.json"))).ok()?;
+    parse_manifest(text, sum)
 }
 
 /// The file naming the manifest this machine last left running for `app` on `host`.
@@ -412,17 +426,13 @@ pub(crate) fn remember_current(host: &str, app: &str, manifest_json: &str) {
     }
 }
 
-/// The manifest this machine last left running there, with the digest of its file,
-/// when both are still known here.
-fn assumed_base(host: &str, app: &str) -> Option<(String, crate::bundle::Manifest)> {
+/// The manifest this machine last left running there (the digest of its file, its
+/// text, the manifest), when both are still known here.
+fn assumed_base(host: &str, app: &str) -> Option<(String, String, crate::bundle::Manifest)> {
     let sum = std::fs::read_to_string(current_record(host, app)?).ok()?;
     let sum = sum.trim().to_string();
-    let text = std::fs::read_to_string(manifest_cache()?.join(format!("{sum}.json"))).ok()?;
-    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())) != sum {
-        return None;
-    }
-    let m = crate::bundle::Manifest::from_json(&text).ok()?;
-    Some((sum, m))
+    let (text, m) = cached_manifest(&sum)?;
+    Some((sum, text, m))
 }
 
 /// Where manifests this machine deployed are kept, by the sha256 of the file the host
