@@ -321,6 +321,39 @@ fn prune_on_demand_keeps_n_and_the_audit_log_shows_it_newest_first() {
     assert_eq!(stdout(&human).lines().count(), 2, "{}", stdout(&human));
 }
 
+/// The testbed's hosts are separate machines down to their cgroups: a unit on one
+/// host holds only its own processes, not those of the same-named unit on another
+/// (which `down` would wait for, and fail to kill).
+#[test]
+fn same_named_units_on_two_hosts_hold_only_their_own_processes() {
+    let Some(tb) = ready() else { return };
+    let _h4 = common::share_host("h4");
+    let _h5 = common::share_host("h5");
+    let unit = "raijin-test-cgroup.service";
+    for h in ["h4", "h5"] {
+        tb.ssh(
+            h,
+            &format!(
+                "systemctl stop {unit} 2>/dev/null; systemctl reset-failed {unit} 2>/dev/null; \
+                 systemd-run --quiet --unit={unit} sleep 60"
+            ),
+        );
+    }
+    for h in ["h4", "h5"] {
+        let out = tb.ssh(
+            h,
+            &format!(
+                "p=$(systemctl show -P ControlGroup {unit}); f=/sys/fs/cgroup/unified$p/cgroup.procs; \
+                 [ -e \"$f\" ] || f=/sys/fs/cgroup$p/cgroup.procs; \
+                 echo \"main $(systemctl show -P MainPID {unit})\"; cat \"$f\"; systemctl stop {unit}"
+            ),
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{h}: the unit's cgroup holds:\n{out}");
+        assert_eq!(lines[0], format!("main {}", lines[1]), "{h}:\n{out}");
+    }
+}
+
 #[test]
 fn down_leaves_no_unit_or_site_a_fresh_deploy_works_and_purge_removes_the_data() {
     let Some(tb) = ready() else { return };
@@ -332,7 +365,11 @@ fn down_leaves_no_unit_or_site_a_fresh_deploy_works_and_purge_removes_the_data()
         &hosts,
         9640,
         "",
-        "drain_secs = 60\n[apps.todown.processes.worker]\ncommand = \"sleep 100000\"\nreplicas = 2\n",
+        // `stubborn` exits 3 on SIGTERM, so stopping it leaves a failed unit loaded
+        // until its failure is reset.
+        "drain_secs = 60\n[apps.todown.processes.worker]\ncommand = \"sleep 100000\"\nreplicas = 2\n\
+         [apps.todown.processes.stubborn]\n\
+         command = \"/bin/sh -c 'trap \\\"exit 3\\\" TERM; sleep 100000 & wait'\"\n",
     );
     let (_d, cfg) = tb.temp_config(&body);
     deploy_ok(&cfg, "todown", "d1");

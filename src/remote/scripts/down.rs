@@ -1,8 +1,9 @@
 //! Taking an app off a host (`raijin down`): an activation or drain of the app still
 //! running is stopped, its Caddy site removed (Caddy reloaded gracefully, in turn
 //! with every other app's Caddy changes), every unit of the app stopped, disabled
-//! and removed (in place, both slots of the web process, template instances), and
-//! the state that says a release runs (`current`, `previous`, the slots, the unit
+//! and removed (in place, both slots of the web process, template instances) and
+//! checked to be gone (a unit that failed while stopping has its failure reset; one
+//! still loaded after 5 s is named in the error), and the state that says a release runs (`current`, `previous`, the slots, the unit
 //! lists) cleared. The releases, the store and the audit log stay, so a later deploy
 //! of a kept version sends nothing; the app's data directory stays.
 //!
@@ -43,24 +44,49 @@ if [ -e "$SITE" ]; then
 fi
 
 # Every unit the app has: the running instances, the unit files in place and of
-# both slots.
+# both slots. Every name (or instance pattern) taken down is in $gone, to check
+# that none is left loaded.
+gone="@ACT@"
+for sl in a b none; do gone="$gone raijin.drain-$APP-$sl.timer raijin.drain-$APP-$sl.service"; done
 for u in $(cat "$S/current/.raijin/instances" 2>/dev/null || true); do
-  case $u in "$APP"-*) systemctl disable --now -- "$u" >/dev/null 2>&1 || true ;; esac
+  case $u in *[!A-Za-z0-9@._-]*) continue ;; esac
+  case $u in "$APP"-*) systemctl disable --now -- "$u" >/dev/null 2>&1 || true; gone="$gone $u" ;; esac
 done
 n=0
 changed=0
 for list in "$S/units" "$S/slot-units.a" "$S/slot-units.b"; do
   [ -f "$list" ] || continue
   while read -r u; do
-    case $u in ""|*/*) continue ;; esac
+    case $u in ""|*/*|*[!A-Za-z0-9@._-]*) continue ;; esac
     case $u in "$APP"-*) ;; *) continue ;; esac
     systemctl disable --now -- "$u" >/dev/null 2>&1 || true
-    case $u in *@.service) systemctl stop -- "${u%@.service}@*.service" >/dev/null 2>&1 || true ;; esac
+    gone="$gone $u"
+    case $u in *@.service)
+      systemctl stop -- "${u%@.service}@*.service" >/dev/null 2>&1 || true
+      gone="$gone ${u%@.service}@*.service" ;;
+    esac
     if [ -e "$U/$u" ]; then rm -f -- "$U/$u"; changed=1; fi
     n=$((n + 1))
   done < "$list"
 done
 if [ $changed = 1 ]; then systemctl daemon-reload; fi
+# A unit that failed while stopping stays loaded until its failure is reset; one
+# still stopping is waited for (5 s at most), then named.
+set -f
+i=0
+while :; do
+  # shellcheck disable=SC2086 # a list of unit names and instance patterns
+  systemctl reset-failed -- $gone >/dev/null 2>&1 || true
+  # shellcheck disable=SC2086
+  left=$(systemctl list-units --all --plain --no-legend -- $gone 2>/dev/null | awk '{print $1}' | tr '\n' ' ')
+  [ -n "$left" ] || break
+  i=$((i + 1))
+  if [ $i -ge 50 ]; then
+    printf 'these units of %s are still loaded after stopping them: %s\n' "$APP" "$left" >&2; exit 1
+  fi
+  sleep 0.1
+done
+set +f
 rm -f -- "$S/units" "$S/slot-units.a" "$S/slot-units.b" "$S/slot" "$S/slot-a" "$S/slot-b" \
   "$S/current" "$S/current.new" "$S/previous" "$S/retire"
 
@@ -119,6 +145,9 @@ mod tests {
         assert!(s.contains("for list in \"$S/units\" \"$S/slot-units.a\" \"$S/slot-units.b\"; do"));
         assert!(s.contains("PURGE=0\n"));
         assert!(s.contains(") 8>>/var/lib/raijin/.caddy.lock\n"));
+        // What was stopped is checked to be gone, failed units reset.
+        assert!(s.contains("systemctl reset-failed -- $gone "), "{s}");
+        assert!(s.contains("gone=\"raijin.activate-shop.service\"\n"), "{s}");
     }
 
     #[test]
