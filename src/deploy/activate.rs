@@ -107,6 +107,7 @@ pub(crate) async fn activate(
     let drive = async {
         let mut in_result = false;
         while let Some(line) = rx.recv().await {
+            tracing::debug!(host = %r.host, ms = started.elapsed().as_millis() as u64, %line, "activation");
             if in_result {
                 if let Some(lines) = seen.result.as_mut() {
                     lines.push(line);

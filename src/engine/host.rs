@@ -117,7 +117,7 @@ impl Host {
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         let status = self
-            .exec_root_script(script, &mut |k, d| match k {
+            .exec_root_script(what, script, &mut |k, d| match k {
                 OutputKind::Stdout => stdout.extend_from_slice(d),
                 OutputKind::Stderr => stderr.extend_from_slice(d),
             })
@@ -143,7 +143,7 @@ impl Host {
         let mut sink = events.line_sink(Some(&self.host), step);
         let mut stderr = Vec::new();
         let status = self
-            .exec_root_script(script, &mut |k, d| {
+            .exec_root_script(what, script, &mut |k, d| {
                 if k == OutputKind::Stderr {
                     stderr.extend_from_slice(d);
                 }
@@ -164,7 +164,7 @@ impl Host {
         let mut partial = Vec::new();
         let mut stderr = Vec::new();
         let status = self
-            .exec_root_script(script, &mut |k, d| match k {
+            .exec_root_script(what, script, &mut |k, d| match k {
                 OutputKind::Stderr => stderr.extend_from_slice(d),
                 OutputKind::Stdout => {
                     partial.extend_from_slice(d);
@@ -224,17 +224,27 @@ impl Host {
 
     async fn exec_root_script(
         &self,
+        what: &str,
         script: &str,
         on_output: OnOutput<'_>,
     ) -> Result<ExitStatus, Box<SshError>> {
-        self.session
+        let started = std::time::Instant::now();
+        let result = self
+            .session
             .exec_with(
                 &self.root_stdin_command(),
                 Stdin::Bytes(script.as_bytes().to_vec().into()),
                 on_output,
             )
             .await
-            .map_err(Box::new)
+            .map_err(Box::new);
+        tracing::debug!(
+            host = %self.host,
+            what,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "host script ran"
+        );
+        result
     }
 
     /// Run `command` (by `/bin/sh -c`) as the app's user, in the app dir, with the

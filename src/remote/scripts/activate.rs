@@ -90,10 +90,13 @@ site() {
     else
       rm -f "$SITE"
     fi
-    if out=$(caddy validate --config "$CADDYFILE" --adapter caddyfile 2>&1) && systemctl reload caddy; then
+    # A reload Caddy refuses leaves it serving the config it had; only then is the
+    # config validated, for Caddy's reason.
+    if out=$(systemctl reload caddy 2>&1); then
       rm -f "$SITE.bak"
       exit 0
     fi
+    out=$(caddy validate --config "$CADDYFILE" --adapter caddyfile 2>&1 || true; printf '%s\n' "$out")
     if [ $had = 1 ]; then mv -f "$SITE.bak" "$SITE"; else rm -f "$SITE"; fi
     systemctl reload caddy || true
     printf 'Caddy rejected the new site; the previous one is back:\n%s\n' "$out" > "$R/caddy.err"
@@ -301,7 +304,8 @@ await() {
       err="not confirmed healthy within $confirm_timeout s (no word from raijin: its link or raijin itself was lost)"
       return 1
     fi
-    sleep 0.02
+    # A word usually comes within milliseconds: look often at first.
+    if [ $polls -lt 100 ]; then sleep 0.005; else sleep 0.02; fi
   done
 }
 
@@ -479,29 +483,32 @@ pub struct Params<'a> {
 }
 
 const START: &str = r#"S=@S@; R="$S/run/"@ID@; UNIT=@UNIT@
-if systemctl is-active --quiet "$UNIT"; then
-  echo "an activation of this app is still running on this host ($UNIT)" >&2; exit 1
-fi
+# Only one activation per app: the caller holds the deploy lock, and systemd-run
+# refuses a unit name that is running (checked below).
 mkdir -p "$S/run"
 chmod 0700 "$S/run"
-for d in "$S"/run/*/; do
-  if [ -d "$d" ]; then rm -rf -- "$d"; fi
-done
 mkdir -m 0700 "$R"
 : > "$R/progress"
 @WRITE:raw@# A finished activation's unit may linger, loaded, until systemd collects it (slowly
 # under hybrid cgroups); stopping it unloads it.
 n=0
-until out=$(systemd-run --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$S/run/activate.sh" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ 2>&1); do
+until out=$(systemd-run --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$R/activate.sh" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ 2>&1); do
   n=$((n + 1))
-  if [ $n -ge 30 ] || systemctl is-active --quiet "$UNIT"; then printf '%s\n' "$out" >&2; exit 1; fi
+  if systemctl is-active --quiet "$UNIT"; then
+    echo "an activation of this app is still running on this host ($UNIT)" >&2; exit 1
+  fi
+  if [ $n -ge 30 ]; then printf '%s\n' "$out" >&2; exit 1; fi
   systemctl stop "$UNIT" >/dev/null 2>&1 || true
   systemctl reset-failed "$UNIT" >/dev/null 2>&1 || true
   sleep 0.1
 done
+# This one runs, so no other does: the files of earlier activations go.
+for d in "$S"/run/*/; do
+  if [ -d "$d" ] && [ "$d" != "$R/" ]; then rm -rf -- "$d"; fi
+done
 pid=$(systemctl show -p MainPID --value "$UNIT" 2>/dev/null || echo 0)
 if [ -n "$pid" ] && [ "$pid" != 0 ]; then
-  tail -n +1 -s 0.05 --pid="$pid" -f "$R/progress"
+  tail -n +1 -s 0.005 --pid="$pid" -f "$R/progress"
 else
   cat "$R/progress"
 fi
@@ -514,7 +521,7 @@ cat "$R/outcome" 2>/dev/null || echo "lost - -"
 /// drops, the program goes on; [`outcome`] reads its result later.
 pub fn start(layout: &Layout, p: &Params<'_>) -> String {
     let write = write_file(
-        &format!("{}/activate.sh", layout.run_dir()),
+        &format!("{}/{}/activate.sh", layout.run_dir(), p.id),
         "0700",
         &program(layout),
     );
@@ -628,13 +635,13 @@ mod tests {
             ),
             "{s}"
         );
-        assert!(
-            s.contains("cat > /var/lib/raijin/shop/run/activate.sh <<'RAIJIN_EOF'\n#!/bin/sh\n")
-        );
         assert!(s.contains(
-            "systemd-run --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$S/run/activate.sh\" ab12 v2 30 1 35 30 2>&1); do\n"
+            "cat > /var/lib/raijin/shop/run/ab12/activate.sh <<'RAIJIN_EOF'\n#!/bin/sh\n"
+        ));
+        assert!(s.contains(
+            "systemd-run --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$R/activate.sh\" ab12 v2 30 1 35 30 2>&1); do\n"
         ), "{s}");
-        assert!(s.contains("tail -n +1 -s 0.05 --pid=\"$pid\" -f \"$R/progress\""));
+        assert!(s.contains("tail -n +1 -s 0.005 --pid=\"$pid\" -f \"$R/progress\""));
     }
 
     #[test]
