@@ -8,8 +8,8 @@
 //! 1. applies the target release completely: installs its own unit files, removes the
 //!    app's units it does not have, reloads systemd if they changed, flips `current`,
 //!    enables and restarts the release's own instances, and puts its Caddy site in
-//!    place (validated and reloaded gracefully, serialized with every other app's
-//!    Caddy changes on the host by `flock`);
+//!    place (reloaded gracefully, validated for Caddy's reason when it refuses the
+//!    reload, serialized with every other app's Caddy changes on the host by `flock`);
 //! 2. waits until every unit is active (bounded);
 //! 3. when the app has an HTTP health check, waits for raijin to confirm it: raijin
 //!    checks the health path through Caddy and writes `confirm`, or `reject` with the
@@ -68,7 +68,7 @@ finish() {
 }
 
 # site DIR: put DIR/site.caddy in place as the app's site (none: remove the app's),
-# validate and reload Caddy; a rejected site is replaced by the one before.
+# reload Caddy; a site Caddy rejects is replaced by the one before.
 site() {
   N="$1/site.caddy"
   if [ -f "$N" ]; then
