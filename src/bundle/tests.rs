@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::*;
-use crate::remote::scripts::materialize::materialize_plan;
+use crate::remote::scripts::materialize::{Builder, materialize_plan};
 
 /// Deterministic pseudo-random bytes (splitmix64), the same on every run.
 fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
@@ -407,11 +407,13 @@ fn manifest_validation_rejects_escapes() {
         f(&mut m);
         let err = format!("{:#}", m.validate().unwrap_err());
         assert!(err.contains(needle), "{err} lacks {needle}");
-        let script = materialize_plan(&m);
-        assert!(
-            script.contains("exit 1") && !script.contains("cat --"),
-            "{script}"
-        );
+        for builder in [Builder::Cat, Builder::Perl] {
+            let script = materialize_plan(&m, builder);
+            assert!(
+                script.contains("exit 1") && !script.contains("cat --") && !script.contains("perl"),
+                "{script}"
+            );
+        }
     };
     bad(&|m| m.files[0].path = "../etc/passwd".into(), "`..`");
     bad(&|m| m.files[0].path = "/etc/passwd".into(), "absolute");
@@ -439,10 +441,10 @@ fn fill_store(b: &Bundle, store: &Path) {
     }
 }
 
-fn run_plan(m: &Manifest, store: &Path, release: &Path) -> (bool, String) {
+fn run_plan(m: &Manifest, store: &Path, release: &Path, builder: Builder) -> (bool, String) {
     let script = release.with_extension("sh");
     fs::create_dir_all(release.parent().unwrap()).unwrap();
-    fs::write(&script, materialize_plan(m)).unwrap();
+    fs::write(&script, materialize_plan(m, builder)).unwrap();
     let out = Command::new("sh")
         .arg(&script)
         .env("STORE", store)
@@ -458,6 +460,11 @@ fn run_plan(m: &Manifest, store: &Path, release: &Path) -> (bool, String) {
 
 #[test]
 fn materialize_rebuilds_the_tree_exactly() {
+    rebuilds_the_tree_exactly(Builder::Cat);
+    rebuilds_the_tree_exactly(Builder::Perl);
+}
+
+fn rebuilds_the_tree_exactly(builder: Builder) {
     let src = tempfile::tempdir().unwrap();
     let host = tempfile::tempdir().unwrap();
     sample_tree(src.path(), false);
@@ -473,20 +480,20 @@ fn materialize_rebuilds_the_tree_exactly() {
     fill_store(&b, &store);
 
     let release = host.path().join("releases/v1");
-    let (ok, err) = run_plan(&b.manifest, &store, &release);
+    let (ok, err) = run_plan(&b.manifest, &store, &release, builder);
     assert!(ok, "materialize failed: {err}");
     assert_eq!(snapshot(&release), snapshot(src.path()));
     assert!(!host.path().join("releases/v1.partial").exists());
     assert!(!store.join("pwned").exists() && !release.join("pwned").exists());
 
-    let (ok, err) = run_plan(&b.manifest, &store, &release);
+    let (ok, err) = run_plan(&b.manifest, &store, &release, builder);
     assert!(!ok);
     assert!(err.contains("already exists"), "{err}");
 
     // A single-file artifact lands as one file in the release.
     let one = bundle_artifact(&src.path().join("bin/app"), "v2", "binary").unwrap();
     let release2 = host.path().join("releases/v2");
-    let (ok, err) = run_plan(&one.manifest, &store, &release2);
+    let (ok, err) = run_plan(&one.manifest, &store, &release2, builder);
     assert!(ok, "{err}");
     assert_eq!(
         fs::read(release2.join("app")).unwrap(),
@@ -496,6 +503,11 @@ fn materialize_rebuilds_the_tree_exactly() {
 
 #[test]
 fn materialize_fails_naming_the_file_on_a_bad_or_missing_chunk() {
+    fails_naming_the_file(Builder::Cat);
+    fails_naming_the_file(Builder::Perl);
+}
+
+fn fails_naming_the_file(builder: Builder) {
     let src = tempfile::tempdir().unwrap();
     let host = tempfile::tempdir().unwrap();
     sample_tree(src.path(), false);
@@ -515,7 +527,7 @@ fn materialize_fails_naming_the_file_on_a_bad_or_missing_chunk() {
     let mut bytes = fs::read(store.join(victim)).unwrap();
     bytes[100] ^= 1;
     fs::write(store.join(victim), &bytes).unwrap();
-    let (ok, err) = run_plan(m, &store, &release);
+    let (ok, err) = run_plan(m, &store, &release, builder);
     assert!(!ok);
     println!("corrupt chunk: {err}");
     assert!(
@@ -534,7 +546,7 @@ fn materialize_fails_naming_the_file_on_a_bad_or_missing_chunk() {
         .find(|f| f.path.starts_with("static/a b/"))
         .unwrap();
     fs::remove_file(store.join(&odd.chunks[0])).unwrap();
-    let (ok, err) = run_plan(m, &store, &release);
+    let (ok, err) = run_plan(m, &store, &release, builder);
     assert!(!ok);
     println!("missing chunk: {err}");
     assert!(
@@ -573,7 +585,7 @@ fn a_delta_on_an_earlier_release_builds_only_what_changed_and_equals_a_full_buil
     let store = host.path().join("store");
     fill_store(&b1, &store);
     let r1 = host.path().join("releases/v1");
-    assert!(run_plan(&b1.manifest, &store, &r1).0);
+    assert!(run_plan(&b1.manifest, &store, &r1, Builder::Perl).0);
 
     // Every kind of change: content, mode only, removed file, new file in a new dir,
     // a symlink retargeted, a dir's mode, a dir removed.
@@ -594,7 +606,12 @@ fn a_delta_on_an_earlier_release_builds_only_what_changed_and_equals_a_full_buil
     fill_store(&b2, &store);
 
     let r2 = host.path().join("releases/v2");
-    let script = delta_plan(&b1.manifest, r1.to_str().unwrap(), &b2.manifest);
+    let script = delta_plan(
+        &b1.manifest,
+        r1.to_str().unwrap(),
+        &b2.manifest,
+        Builder::Cat,
+    );
     let (ok, out, err) = run_script(&script, &store, &r2);
     assert!(ok, "{err}");
     assert_eq!(snapshot(&r2), snapshot(src.path()));
@@ -617,7 +634,7 @@ fn a_delta_on_an_earlier_release_builds_only_what_changed_and_equals_a_full_buil
     // The script holds the changed files only.
     assert_eq!(script.matches("\np=").count(), 3, "{script}");
 
-    // A corrupt chunk of a changed file is still caught.
+    // A corrupt chunk of a changed file is still caught (built by perl this time).
     fs::write(src.path().join("copy-of-app"), b"changed again\n").unwrap();
     let b3 = bundle_artifact(src.path(), "v3", "static").unwrap();
     fill_store(&b3, &store);
@@ -630,7 +647,12 @@ fn a_delta_on_an_earlier_release_builds_only_what_changed_and_equals_a_full_buil
     fs::write(store.join(&changed.chunks[0]), b"not it\n").unwrap();
     let r3 = host.path().join("releases/v3");
     let (ok, _, err) = run_script(
-        &delta_plan(&b2.manifest, r2.to_str().unwrap(), &b3.manifest),
+        &delta_plan(
+            &b2.manifest,
+            r2.to_str().unwrap(),
+            &b3.manifest,
+            Builder::Perl,
+        ),
         &store,
         &r3,
     );

@@ -45,6 +45,8 @@ struct Meta<'a> {
 /// What the probe found.
 struct Probe {
     arch: String,
+    /// The host has `perl`: files are built by one process.
+    perl: bool,
     key: String,
     /// The running release and the sha256 of its manifest file.
     base: Option<(String, String)>,
@@ -55,6 +57,7 @@ struct Probe {
 fn parse_probe(text: &str) -> Probe {
     let mut p = Probe {
         arch: String::new(),
+        perl: false,
         key: String::new(),
         base: None,
         have: Vec::new(),
@@ -63,6 +66,8 @@ fn parse_probe(text: &str) -> Probe {
     for line in text.lines() {
         if let Some(a) = line.strip_prefix("arch ") {
             p.arch = a.trim().to_string();
+        } else if line == "perl" {
+            p.perl = true;
         } else if let Some(k) = line.strip_prefix("key ") {
             p.key = k.trim().to_string();
         } else if let Some(h) = line.strip_prefix("have ") {
@@ -212,15 +217,20 @@ async fn push_inner(
     }
     events.progress(host, Step::Push, total, total);
     let base = base_manifest(r, app, layout, &probe, assumed).await;
+    let builder = if probe.perl {
+        materialize::Builder::Perl
+    } else {
+        materialize::Builder::Cat
+    };
     let plan = match &base {
         Some((base_id, _, base)) if scripts::artifact_subdir(app.kind).is_some() => {
             let dir = match scripts::artifact_subdir(app.kind) {
                 Some(sub) => format!("{}/{sub}", layout.release_dir(base_id)),
                 None => layout.release_dir(base_id),
             };
-            materialize::delta_plan(base, &dir, &rendered.bundle.manifest)
+            materialize::delta_plan(base, &dir, &rendered.bundle.manifest, builder)
         }
-        _ => materialize::materialize_plan(&rendered.bundle.manifest),
+        _ => materialize::materialize_plan(&rendered.bundle.manifest, builder),
     };
     // The manifest and the chunk list as changes to the running release's.
     let new_manifest = format!("{}\n", rendered.manifest_json);
@@ -466,6 +476,9 @@ fn remember_manifest(json: &str) {
     }
 }
 
+/// Bytes of chunks the feeder reads and frames at a time.
+const FEED_BATCH: usize = 256 * 1024;
+
 /// The tar header of a chunk file named `hash` of `len` bytes.
 fn tar_header(hash: &str, len: usize) -> anyhow::Result<[u8; 512]> {
     let mut h = tar::Header::new_ustar();
@@ -499,16 +512,34 @@ async fn send_chunks(
     let feeder = tokio::spawn(async move {
         let mut done = 0u64;
         let mut last_report = Instant::now();
-        for (hash, len) in list {
+        // Chunks are read and framed in batches of about FEED_BATCH bytes, so many
+        // small chunks still make few reads of the pipe and full-sized SSH packets.
+        let mut rest = list.into_iter().peekable();
+        while rest.peek().is_some() {
+            let mut batch = Vec::new();
+            let mut size = 0usize;
+            while let Some((hash, len)) = rest.next_if(|_| size < FEED_BATCH) {
+                size += len as usize + 1024;
+                batch.push((hash, len));
+            }
             let b = bundle.clone();
-            let hh = hash.clone();
-            let data = tokio::task::spawn_blocking(move || b.read_chunk(&hh)).await??;
-            writer.write_all(&tar_header(&hash, data.len())?).await?;
-            writer.write_all(&data).await?;
-            let pad = (512 - data.len() % 512) % 512;
-            writer.write_all(&[0u8; 512][..pad]).await?;
-            done += u64::from(len);
-            counter.fetch_add(u64::from(len), Ordering::Relaxed);
+            let (framed, bytes) = tokio::task::spawn_blocking(move || {
+                let mut out = Vec::with_capacity(size);
+                let mut bytes = 0u64;
+                for (hash, len) in &batch {
+                    let data = b.read_chunk(hash)?;
+                    out.extend_from_slice(&tar_header(hash, data.len())?);
+                    out.extend_from_slice(&data);
+                    let pad = (512 - data.len() % 512) % 512;
+                    out.extend_from_slice(&[0u8; 512][..pad]);
+                    bytes += u64::from(*len);
+                }
+                Ok::<_, anyhow::Error>((out, bytes))
+            })
+            .await??;
+            writer.write_all(&framed).await?;
+            done += bytes;
+            counter.fetch_add(bytes, Ordering::Relaxed);
             if last_report.elapsed() > Duration::from_millis(100) {
                 ev.progress(Some(&h), Step::Push, done, total);
                 last_report = Instant::now();

@@ -192,6 +192,7 @@ impl Host {
     ) -> Result<Output, HostError> {
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
+        let started = std::time::Instant::now();
         let status = self
             .stream_as_root(script, data, &mut |k, d| match k {
                 OutputKind::Stdout => stdout.extend_from_slice(d),
@@ -199,6 +200,12 @@ impl Host {
             })
             .await
             .map_err(Box::new)?;
+        tracing::debug!(
+            host = %self.host,
+            what,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "host script ran"
+        );
         self.check(
             what,
             Output {

@@ -23,26 +23,31 @@ const CAT_BATCH: usize = 64;
 /// any failure it prints `raijin: materialize <version>: <path>: <what>` to
 /// stderr, removes the partial tree and exits 1. A manifest that fails
 /// [`Manifest::validate`] yields a script that only reports why and exits 1.
-pub fn materialize_plan(manifest: &Manifest) -> String {
+pub fn materialize_plan(manifest: &Manifest, builder: Builder) -> String {
     let mut s = String::new();
     if !start(&mut s, manifest) {
         return s;
     }
-    for d in &manifest.dirs {
-        mkdir(&mut s, d);
-    }
-    for f in &manifest.files {
-        build_file(&mut s, f);
-    }
-    check_files(&mut s, manifest.files.iter());
+    mkdirs(&mut s, manifest.dirs.iter());
+    build_files(&mut s, manifest.files.iter(), builder);
+    check_files(&mut s, manifest.files.iter(), builder);
     for l in &manifest.links {
         link(&mut s, l);
     }
-    for d in manifest.dirs.iter().rev() {
-        chmod_dir(&mut s, d);
-    }
+    chmod_dirs(&mut s, manifest.dirs.iter());
     finish(&mut s);
     s
+}
+
+/// How the host builds files from their chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builder {
+    /// One `perl` process (only its built-in functions, which Debian's essential
+    /// `perl-base` has) writes every file: a first deploy of 20,000 files is one
+    /// process, not 20,000.
+    Perl,
+    /// A `cat` of its chunks per file: needs only sh and coreutils.
+    Cat,
 }
 
 /// Like [`materialize_plan`], but starting from `base_dir`, the same artifact of an
@@ -51,7 +56,12 @@ pub fn materialize_plan(manifest: &Manifest) -> String {
 /// changed files are built from the store and checked, so the host's work grows with
 /// what changed, not with the artifact. A file that only changed its mode is built
 /// anew too (its inode is shared with the earlier release). Prints `delta KEPT BUILT`.
-pub fn delta_plan(base: &Manifest, base_dir: &str, manifest: &Manifest) -> String {
+pub fn delta_plan(
+    base: &Manifest,
+    base_dir: &str,
+    manifest: &Manifest,
+    builder: Builder,
+) -> String {
     use std::collections::HashMap;
 
     let mut s = String::new();
@@ -115,11 +125,13 @@ pub fn delta_plan(base: &Manifest, base_dir: &str, manifest: &Manifest) -> Strin
         .iter()
         .map(|d| (d.path.as_str(), d.mode))
         .collect();
-    for d in &manifest.dirs {
-        if !base_dirs.contains_key(d.path.as_str()) {
-            mkdir(&mut s, d);
-        }
-    }
+    mkdirs(
+        &mut s,
+        manifest
+            .dirs
+            .iter()
+            .filter(|d| !base_dirs.contains_key(d.path.as_str())),
+    );
     let base_files: HashMap<&str, (&str, u32)> = base
         .files
         .iter()
@@ -130,10 +142,8 @@ pub fn delta_plan(base: &Manifest, base_dir: &str, manifest: &Manifest) -> Strin
         .iter()
         .filter(|f| base_files.get(f.path.as_str()) != Some(&(f.sha256.as_str(), f.mode)))
         .collect();
-    for f in &changed {
-        build_file(&mut s, f);
-    }
-    check_files(&mut s, changed.iter().copied());
+    build_files(&mut s, changed.iter().copied(), builder);
+    check_files(&mut s, changed.iter().copied(), builder);
     let built = changed.len();
     let base_links: HashMap<&str, &str> = base
         .links
@@ -145,11 +155,13 @@ pub fn delta_plan(base: &Manifest, base_dir: &str, manifest: &Manifest) -> Strin
             link(&mut s, l);
         }
     }
-    for d in manifest.dirs.iter().rev() {
-        if base_dirs.get(d.path.as_str()) != Some(&d.mode) {
-            chmod_dir(&mut s, d);
-        }
-    }
+    chmod_dirs(
+        &mut s,
+        manifest
+            .dirs
+            .iter()
+            .filter(|d| base_dirs.get(d.path.as_str()) != Some(&d.mode)),
+    );
     finish(&mut s);
     let _ = writeln!(s, "echo 'delta {} {built}'", manifest.files.len() - built);
     s
@@ -174,13 +186,89 @@ fn start(s: &mut String, manifest: &Manifest) -> bool {
     true
 }
 
-fn mkdir(s: &mut String, d: &crate::bundle::DirEntry) {
-    let _ = writeln!(
-        s,
-        "mkdir -p -- \"$S\"/{p} || fail {p} 'cannot create the directory'",
-        p = shell_quote(&d.path)
-    );
+/// The directories, parents first, a `mkdir -p` per batch.
+fn mkdirs<'a>(s: &mut String, dirs: impl Iterator<Item = &'a crate::bundle::DirEntry>) {
+    let dirs: Vec<&crate::bundle::DirEntry> = dirs.collect();
+    for batch in dirs.chunks(CAT_BATCH) {
+        s.push_str("mkdir -p --");
+        for d in batch {
+            let _ = write!(s, " \"$S\"/{}", shell_quote(&d.path));
+        }
+        let _ = writeln!(
+            s,
+            " || fail {} 'cannot create the directories (see the mkdir error above)'",
+            shell_quote(&batch[0].path)
+        );
+    }
 }
+
+/// Every file from its chunks, by `builder`.
+fn build_files<'a>(
+    s: &mut String,
+    files: impl Iterator<Item = &'a crate::bundle::FileEntry>,
+    builder: Builder,
+) {
+    let files: Vec<&crate::bundle::FileEntry> = files.collect();
+    if files.is_empty() {
+        return;
+    }
+    match builder {
+        Builder::Cat => {
+            for f in files {
+                build_file(s, f);
+            }
+        }
+        Builder::Perl => {
+            // One line per file: the path in hex (any byte may be in a name), then
+            // its chunks.
+            let mut list = String::new();
+            for f in &files {
+                for b in f.path.as_bytes() {
+                    let _ = write!(list, "{b:02x}");
+                }
+                let _ = write!(list, " {:o}", f.mode);
+                for h in &f.chunks {
+                    list.push(' ');
+                    list.push_str(h);
+                }
+                list.push('\n');
+            }
+            let _ = write!(
+                s,
+                "perl -e {} \"$STORE\" \"$S\" \"$version\" <<'RAIJIN_FILES' || abort\n{list}RAIJIN_FILES\n",
+                shell_quote(PERL_BUILD)
+            );
+        }
+    }
+}
+
+/// The Perl builder: reads `HEXPATH MODE CHUNK...` lines (MODE in octal), writes each
+/// file (a new one: the tree holds nothing under its name) as the concatenation of its
+/// chunks from the store and gives it its mode. On a failure it says which file, the way `fail` does, and exits 1.
+const PERL_BUILD: &str = r#"use strict; my ($store, $root, $version) = @ARGV;
+sub fail { printf STDERR qq(raijin: materialize %s: %s: %s\n), $version, $_[0], $_[1]; exit 1; }
+while (my $line = <STDIN>) {
+  chomp $line;
+  my ($hex, $mode, @chunks) = split / /, $line;
+  my $p = pack(q(H*), $hex);
+  open(my $out, q(>), qq($root/$p)) or fail($p, qq(cannot create the file: $!));
+  binmode $out;
+  for my $h (@chunks) {
+    open(my $in, q(<), qq($store/$h))
+      or fail($p, qq(a chunk of it is missing or unreadable in $store ($h: $!)));
+    binmode $in;
+    while (1) {
+      my $n = sysread($in, my $buf, 1 << 20);
+      defined $n or fail($p, qq(a chunk of it is missing or unreadable in $store ($h: $!)));
+      last if $n == 0;
+      print {$out} $buf or fail($p, qq(cannot write the file: $!));
+    }
+    close $in;
+  }
+  close $out or fail($p, qq(cannot write the file: $!));
+  chmod(oct($mode), qq($root/$p)) or fail($p, qq(cannot set the mode of the file: $!));
+}
+"#;
 
 /// A file from its chunks, checked against its SHA-256, with its mode.
 fn build_file(s: &mut String, f: &crate::bundle::FileEntry) {
@@ -199,10 +287,14 @@ fn build_file(s: &mut String, f: &crate::bundle::FileEntry) {
     }
 }
 
-/// Check every built file against its SHA-256 in one `sha256sum -c`, then give the
-/// files their modes, a `chmod` per mode and batch: a few processes, however many
-/// files.
-fn check_files<'a>(s: &mut String, files: impl Iterator<Item = &'a crate::bundle::FileEntry>) {
+/// Check every built file against its SHA-256 in one `sha256sum -c`, then (unless the
+/// Perl builder did) give the files their modes, a `chmod` per mode and batch: a few
+/// processes, however many files.
+fn check_files<'a>(
+    s: &mut String,
+    files: impl Iterator<Item = &'a crate::bundle::FileEntry>,
+    builder: Builder,
+) {
     use std::collections::BTreeMap;
     let files: Vec<&crate::bundle::FileEntry> = files.collect();
     if files.is_empty() {
@@ -223,6 +315,10 @@ fn check_files<'a>(s: &mut String, files: impl Iterator<Item = &'a crate::bundle
          fi\n\
          rm -f -- \"$S.sums\"\n"
     );
+    if builder == Builder::Perl {
+        // The builder gave each file its mode.
+        return;
+    }
     let mut by_mode: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
     for f in &files {
         by_mode.entry(f.mode).or_default().push(&f.path);
@@ -258,13 +354,27 @@ fn link(s: &mut String, l: &crate::bundle::LinkEntry) {
     );
 }
 
-fn chmod_dir(s: &mut String, d: &crate::bundle::DirEntry) {
-    let _ = writeln!(
-        s,
-        "chmod -- {m:o} \"$S\"/{p} || fail {p} 'cannot set the directory mode'",
-        m = d.mode,
-        p = shell_quote(&d.path)
-    );
+/// The directories' modes, last (a directory without write permission can still
+/// be made read-only once everything in it exists): a `chmod` per mode and batch.
+fn chmod_dirs<'a>(s: &mut String, dirs: impl Iterator<Item = &'a crate::bundle::DirEntry>) {
+    use std::collections::BTreeMap;
+    let mut by_mode: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+    for d in dirs {
+        by_mode.entry(d.mode).or_default().push(&d.path);
+    }
+    for (mode, paths) in by_mode {
+        for batch in paths.chunks(CAT_BATCH) {
+            let _ = write!(s, "chmod -- {mode:o}");
+            for p in batch {
+                let _ = write!(s, " \"$S\"/{}", shell_quote(p));
+            }
+            let _ = writeln!(
+                s,
+                " || fail {} 'cannot set the directory modes'",
+                shell_quote(batch[0])
+            );
+        }
+    }
 }
 
 fn finish(s: &mut String) {
@@ -282,6 +392,10 @@ const PRELUDE: &str = r#"fail() {
 }
 lost() {
     fail "$1" "a chunk of it is missing or unreadable in $STORE (see the cat error above)"
+}
+abort() {
+    [ -z "${S:-}" ] || { chmod -R u+w "$S" 2>/dev/null; rm -rf -- "$S"; }
+    exit 1
 }
 [ -n "${STORE:-}" ] || fail STORE 'not set: the chunk store directory'
 [ -n "${RELEASE:-}" ] || fail RELEASE 'not set: the release directory to build'

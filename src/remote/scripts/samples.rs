@@ -111,7 +111,15 @@ post_install = "echo 'it''s $HOME' && migrate"
             format!(
                 "{}{}",
                 push::materialize_env(&layout, "v1.2+b", app.kind),
-                materialize::materialize_plan(&manifest)
+                materialize::materialize_plan(&manifest, materialize::Builder::Cat)
+            ),
+        ),
+        (
+            "materialize (perl)".into(),
+            format!(
+                "{}{}",
+                push::materialize_env(&layout, "v1.2+b", app.kind),
+                materialize::materialize_plan(&manifest, materialize::Builder::Perl)
             ),
         ),
         (
@@ -122,7 +130,8 @@ post_install = "echo 'it''s $HOME' && migrate"
                 materialize::delta_plan(
                     &manifest,
                     "/var/lib/raijin/shop/releases/v1/wheels",
-                    &manifest
+                    &manifest,
+                    materialize::Builder::Perl
                 )
             ),
         ),
