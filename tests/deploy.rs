@@ -1341,39 +1341,52 @@ fn a_binary_for_another_cpu_is_refused_before_upload() {
 #[test]
 fn each_chunk_is_verified_on_arrival() {
     let Some(tb) = ready() else { return };
-    fresh(tb, "trecv", &["h2"]);
-    tb.ssh("h2", "mkdir -p /var/lib/raijin/trecv/store");
-    let layout = raijin::remote::Layout::new("trecv");
-    let script = raijin::remote::scripts::push::receive_chunks(&layout);
-    let receive = format!(
-        "printf '%s' {} | base64 -d > /tmp/trecv.sh; sh /tmp/trecv.sh; echo \"rc=$?\"; ls /var/lib/raijin/trecv/store",
-        raijin::util::shell_quote(&base64_encode(script.as_bytes()))
-    );
-    let sha = |b: &[u8]| {
-        use sha2::Digest as _;
-        hex::encode(sha2::Sha256::digest(b))
-    };
-    // A chunk whose bytes do not match its name is refused and not stored; one that
-    // matches is stored under its hash.
-    let good = b"good chunk".as_slice();
-    let bad_name = sha(b"what the name promises");
-    let out = tb.ssh_output_stdin("h2", &receive, &tar_of(&bad_name, b"other bytes"));
-    assert_eq!(stdout(&out), "rc=1\n", "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!(
-            "chunk {bad_name} arrived corrupted (sha256 {})",
-            sha(b"other bytes")
-        )),
-        "{}",
-        stderr(&out)
-    );
-    let out = tb.ssh_output_stdin("h2", &receive, &tar_of(&sha(good), good));
-    assert_eq!(
-        stdout(&out),
-        format!("rc=0\n{}\n", sha(good)),
-        "{}",
-        stderr(&out)
-    );
+    // As it is and gzip-compressed (how a stream of many small chunks goes).
+    for gzip in [false, true] {
+        fresh(tb, "trecv", &["h2"]);
+        tb.ssh("h2", "mkdir -p /var/lib/raijin/trecv/store");
+        let layout = raijin::remote::Layout::new("trecv");
+        let script = raijin::remote::scripts::push::receive_chunks(&layout, gzip);
+        let receive = format!(
+            "printf '%s' {} | base64 -d > /tmp/trecv.sh; sh /tmp/trecv.sh; echo \"rc=$?\"; ls /var/lib/raijin/trecv/store",
+            raijin::util::shell_quote(&base64_encode(script.as_bytes()))
+        );
+        let sha = |b: &[u8]| {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(b))
+        };
+        let stream = |name: &str, bytes: &[u8]| {
+            let tar = tar_of(name, bytes);
+            if !gzip {
+                return tar;
+            }
+            use std::io::Write as _;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&tar).unwrap();
+            e.finish().unwrap()
+        };
+        // A chunk whose bytes do not match its name is refused and not stored; one
+        // that matches is stored under its hash.
+        let good = b"good chunk".as_slice();
+        let bad_name = sha(b"what the name promises");
+        let out = tb.ssh_output_stdin("h2", &receive, &stream(&bad_name, b"other bytes"));
+        assert_eq!(stdout(&out), "rc=1\n", "gzip {gzip}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "chunk {bad_name} arrived corrupted (sha256 {})",
+                sha(b"other bytes")
+            )),
+            "gzip {gzip}: {}",
+            stderr(&out)
+        );
+        let out = tb.ssh_output_stdin("h2", &receive, &stream(&sha(good), good));
+        assert_eq!(
+            stdout(&out),
+            format!("rc=0\n{}\n", sha(good)),
+            "gzip {gzip}: {}",
+            stderr(&out)
+        );
+    }
     fresh(tb, "trecv", &["h2"]);
 }
 

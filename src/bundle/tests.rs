@@ -502,6 +502,32 @@ fn rebuilds_the_tree_exactly(builder: Builder) {
 }
 
 #[test]
+fn the_perl_builder_copies_chunks_and_gives_each_file_its_mode() {
+    use std::os::unix::fs::MetadataExt;
+    let src = tempfile::tempdir().unwrap();
+    let host = tempfile::tempdir().unwrap();
+    write(&src.path().join("run.sh"), b"same bytes\n", 0o755);
+    write(&src.path().join("same.txt"), b"same bytes\n", 0o644);
+    write(&src.path().join("other.txt"), b"other\n", 0o644);
+    let b = bundle_artifact(src.path(), "v1", "static").unwrap();
+    let store = host.path().join("store");
+    fill_store(&b, &store);
+    let release = host.path().join("releases/v1");
+    let (ok, err) = run_plan(&b.manifest, &store, &release, Builder::Perl);
+    assert!(ok, "{err}");
+    // Every file has its own mode and content, and no file shares the store's inode.
+    assert_eq!(snapshot(&release), snapshot(src.path()));
+    for f in &b.manifest.files {
+        let chunk = fs::metadata(store.join(&f.chunks[0])).unwrap();
+        assert_eq!(chunk.nlink(), 1, "{}", f.path);
+        assert_ne!(
+            fs::metadata(release.join(&f.path)).unwrap().ino(),
+            chunk.ino()
+        );
+    }
+}
+
+#[test]
 fn materialize_fails_naming_the_file_on_a_bad_or_missing_chunk() {
     fails_naming_the_file(Builder::Cat);
     fails_naming_the_file(Builder::Perl);

@@ -47,6 +47,8 @@ struct Probe {
     arch: String,
     /// The host has `perl`: files are built by one process.
     perl: bool,
+    /// The host has `gzip`: a stream of many small chunks may go compressed.
+    gzip: bool,
     key: String,
     /// The running release and the sha256 of its manifest file.
     base: Option<(String, String)>,
@@ -58,6 +60,7 @@ fn parse_probe(text: &str) -> Probe {
     let mut p = Probe {
         arch: String::new(),
         perl: false,
+        gzip: false,
         key: String::new(),
         base: None,
         have: Vec::new(),
@@ -68,6 +71,8 @@ fn parse_probe(text: &str) -> Probe {
             p.arch = a.trim().to_string();
         } else if line == "perl" {
             p.perl = true;
+        } else if line == "gzip" {
+            p.gzip = true;
         } else if let Some(k) = line.strip_prefix("key ") {
             p.key = k.trim().to_string();
         } else if let Some(h) = line.strip_prefix("have ") {
@@ -213,7 +218,13 @@ async fn push_inner(
     let total: u64 = to_send.iter().map(|(_, n)| u64::from(*n)).sum();
     events.progress(host, Step::Push, 0, total);
     if !to_send.is_empty() {
-        send_chunks(r, layout, rendered, &to_send, total, sent, events).await?;
+        // Many small chunks: their tar framing (a 512-byte header each, padding to
+        // 512) would be most of the stream; compressed, it nearly vanishes. Large
+        // chunks go as they are (mostly compressed content already, and CPU spent).
+        let gzip = probe.gzip
+            && to_send.len() >= GZIP_MIN_CHUNKS
+            && total / (to_send.len() as u64) < GZIP_BELOW_AVERAGE;
+        send_chunks(r, layout, rendered, &to_send, total, gzip, sent, events).await?;
     }
     events.progress(host, Step::Push, total, total);
     let base = base_manifest(r, app, layout, &probe, assumed).await;
@@ -476,6 +487,11 @@ fn remember_manifest(json: &str) {
     }
 }
 
+/// A chunk stream is compressed when it has at least this many chunks…
+const GZIP_MIN_CHUNKS: usize = 64;
+/// …averaging fewer bytes than this.
+const GZIP_BELOW_AVERAGE: u64 = 16 * 1024;
+
 /// Bytes of chunks the feeder reads and frames at a time.
 const FEED_BATCH: usize = 256 * 1024;
 
@@ -494,12 +510,14 @@ fn tar_header(hash: &str, len: usize) -> anyhow::Result<[u8; 512]> {
 }
 
 /// Stream the chunks the host lacks, as one tar archive, into the receiving script.
+#[allow(clippy::too_many_arguments)]
 async fn send_chunks(
     r: &Host,
     layout: &Layout,
     rendered: &Rendered,
     to_send: &[(String, u32)],
     total: u64,
+    gzip: bool,
     sent: &Arc<AtomicU64>,
     events: &Events,
 ) -> anyhow::Result<()> {
@@ -515,6 +533,8 @@ async fn send_chunks(
         // Chunks are read and framed in batches of about FEED_BATCH bytes, so many
         // small chunks still make few reads of the pipe and full-sized SSH packets.
         let mut rest = list.into_iter().peekable();
+        let mut encoder =
+            gzip.then(|| flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
         while rest.peek().is_some() {
             let mut batch = Vec::new();
             let mut size = 0usize;
@@ -523,7 +543,8 @@ async fn send_chunks(
                 batch.push((hash, len));
             }
             let b = bundle.clone();
-            let (framed, bytes) = tokio::task::spawn_blocking(move || {
+            let mut enc = encoder.take();
+            let (framed, bytes, enc) = tokio::task::spawn_blocking(move || {
                 let mut out = Vec::with_capacity(size);
                 let mut bytes = 0u64;
                 for (hash, len) in &batch {
@@ -534,9 +555,14 @@ async fn send_chunks(
                     out.extend_from_slice(&[0u8; 512][..pad]);
                     bytes += u64::from(*len);
                 }
-                Ok::<_, anyhow::Error>((out, bytes))
+                if let Some(e) = enc.as_mut() {
+                    std::io::Write::write_all(e, &out)?;
+                    out = std::mem::take(e.get_mut());
+                }
+                Ok::<_, anyhow::Error>((out, bytes, enc))
             })
             .await??;
+            encoder = enc;
             writer.write_all(&framed).await?;
             done += bytes;
             counter.fetch_add(bytes, Ordering::Relaxed);
@@ -546,14 +572,20 @@ async fn send_chunks(
             }
         }
         // The end of the archive: two empty blocks.
-        writer.write_all(&[0u8; 1024]).await?;
+        match encoder {
+            Some(mut e) => {
+                std::io::Write::write_all(&mut e, &[0u8; 1024])?;
+                writer.write_all(&e.finish()?).await?;
+            }
+            None => writer.write_all(&[0u8; 1024]).await?,
+        }
         writer.shutdown().await?;
         Ok::<_, anyhow::Error>(())
     });
     let received = r
         .with_stdin(
             "receiving chunks",
-            &scripts::receive_chunks(layout),
+            &scripts::receive_chunks(layout, gzip),
             Stdin::Reader(Box::new(reader)),
         )
         .await;

@@ -243,15 +243,20 @@ fn build_files<'a>(
 }
 
 /// The Perl builder: reads `HEXPATH MODE CHUNK...` lines (MODE in octal), writes each
-/// file (a new one: the tree holds nothing under its name) as the concatenation of its
-/// chunks from the store and gives it its mode. On a failure it says which file, the way `fail` does, and exits 1.
+/// file (a new one: the tree holds nothing under its name, checked) as the
+/// concatenation of its chunks from the store and gives it its mode. Files are copies,
+/// never links to the store: damage to a stored chunk must not reach a release built
+/// from it (the next build's check catches it). On a failure it says which file, the way `fail` does, and exits 1.
 const PERL_BUILD: &str = r#"use strict; my ($store, $root, $version) = @ARGV;
 sub fail { printf STDERR qq(raijin: materialize %s: %s: %s\n), $version, $_[0], $_[1]; exit 1; }
 while (my $line = <STDIN>) {
   chomp $line;
   my ($hex, $mode, @chunks) = split / /, $line;
   my $p = pack(q(H*), $hex);
-  open(my $out, q(>), qq($root/$p)) or fail($p, qq(cannot create the file: $!));
+  my $f = qq($root/$p);
+  # Never written through: the name must be new in the tree.
+  fail($p, q(is in the tree already)) if lstat($f);
+  open(my $out, q(>), $f) or fail($p, qq(cannot create the file: $!));
   binmode $out;
   for my $h (@chunks) {
     open(my $in, q(<), qq($store/$h))
@@ -266,7 +271,7 @@ while (my $line = <STDIN>) {
     close $in;
   }
   close $out or fail($p, qq(cannot write the file: $!));
-  chmod(oct($mode), qq($root/$p)) or fail($p, qq(cannot set the mode of the file: $!));
+  chmod(oct($mode), $f) or fail($p, qq(cannot set the mode of the file: $!));
 }
 "#;
 

@@ -14,6 +14,7 @@ use crate::util::shell_quote as q;
 const PROBE: &str = r#"S=@S@; V=@V@
 echo "arch $(uname -m)"
 if command -v perl >/dev/null 2>&1; then echo perl; fi
+if command -v gzip >/dev/null 2>&1; then echo gzip; fi
 mkdir -p "$S/store" "$S/releases" "$S/run"
 chmod 0700 "$S/store" "$S/run"
 if [ ! -s "$S/key" ]; then
@@ -45,7 +46,8 @@ rm -f "$S/run/probe.want" "$S/run/probe.have"
 "#;
 
 /// The probe before an upload: prints `arch MACHINE`, `perl` if the host has it (see
-/// [`super::materialize::Builder`]), `key HEX` (the host's key for
+/// [`super::materialize::Builder`]), `gzip` if it has that (the chunk stream may come
+/// compressed), `key HEX` (the host's key for
 /// release content digests, made on first use), `have ID DIGEST` for every complete
 /// release of version `version` (the id itself and `version~N`), `base ID SHA256` for
 /// the running release (the sha256 of its manifest), and `missing HASH`
@@ -61,27 +63,32 @@ pub fn probe(layout: &Layout, version: &str) -> String {
 const RECEIVE: &str = r#"cd @STORE@
 rm -rf .in .in.*
 mkdir -m 0700 .in
-tar -x -f - -C .in --no-same-owner --no-same-permissions
+tar -x @GZIP:raw@-f - -C .in --no-same-owner --no-same-permissions
 cd .in
 find . -maxdepth 1 -type f -exec sha256sum -- {} + > ../.in.sums
-while read -r got name; do
-  h=${name#./}
-  case $h in
-    *[!0-9a-f]*|"") echo "a chunk arrived under a name that is not a hash: $h" >&2; exit 1 ;;
-  esac
-  if [ "$got" != "$h" ]; then echo "chunk $h arrived corrupted (sha256 $got)" >&2; exit 1; fi
-done < ../.in.sums
+# Every name a hash, every chunk's content that hash (one awk, however many).
+awk '{
+  h = $2; sub(/^\.\//, "", h)
+  if (h == "" || h ~ /[^0-9a-f]/) { print "a chunk arrived under a name that is not a hash: " h > "/dev/stderr"; exit 1 }
+  if ($1 != h) { print "chunk " h " arrived corrupted (sha256 " $1 ")" > "/dev/stderr"; exit 1 }
+}' ../.in.sums
 find . -maxdepth 1 -type f -exec mv -f -t .. -- {} +
 cd .. && rm -rf .in .in.sums
 "#;
 
 /// Receives the missing chunks on stdin as one tar stream (an entry named by each
-/// chunk's hash), verifies every hash and moves them into the store: a handful of
-/// processes whatever the number of chunks.
-pub fn receive_chunks(layout: &Layout) -> String {
+/// chunk's hash; gzip-compressed when `gzip`), verifies every hash and moves them into
+/// the store: a handful of processes whatever the number of chunks.
+pub fn receive_chunks(layout: &Layout, gzip: bool) -> String {
     format!(
         "{PRELUDE}{}",
-        render(RECEIVE, &[("STORE", &layout.store_dir())])
+        render(
+            RECEIVE,
+            &[
+                ("STORE", &layout.store_dir()),
+                ("GZIP", if gzip { "-z " } else { "" })
+            ]
+        )
     )
 }
 

@@ -105,7 +105,14 @@ post_install = "echo 'it''s $HOME' && migrate"
         ),
         ("lock::release".into(), lock::release(&layout, "tok")),
         ("push::probe".into(), push::probe(&layout, "v1.2+b")),
-        ("push::receive_chunks".into(), push::receive_chunks(&layout)),
+        (
+            "push::receive_chunks".into(),
+            push::receive_chunks(&layout, false),
+        ),
+        (
+            "push::receive_chunks (gzip)".into(),
+            push::receive_chunks(&layout, true),
+        ),
         (
             "materialize".into(),
             format!(
