@@ -2,7 +2,8 @@
 //! site redeployed with one file changed sends about that file and builds only it on
 //! the host (the rest is linked from the running release), serves the new file, and a
 //! corrupted stored chunk of a changed file is still caught. Speed figures against
-//! rsync are a benchmark (scripts/bench-files), not a test.
+//! rsync are a benchmark (scripts/bench-static), not a test. A host without perl or
+//! gzip gets the same release, built a file at a time.
 
 #[path = "common/apps.rs"]
 mod apps;
@@ -174,4 +175,51 @@ fn one_changed_file_of_2000_costs_one_file() {
         "{err}"
     );
     assert_eq!(curl(tb, host, "tmany.test", "/d07/f0007.html"), "changed\n");
+}
+
+/// A host without perl and gzip (both optional): the files are built by a `cat` each
+/// and the chunks go uncompressed, and the release is the same.
+#[test]
+fn a_host_without_perl_or_gzip_builds_the_same_release() {
+    let Some(tb) = ready() else { return };
+    let host = "h4";
+    let app = "tnoperl";
+    let _lock = common::lock_host(host);
+    fresh(tb, app, &[host]);
+    let hide = "mkdir -p /root/raijin-hidden && for p in perl gzip; do \
+                f=$(command -v $p) && mv \"$f\" /root/raijin-hidden/ && echo \"$f\" >> /root/raijin-hidden/paths; \
+                done; command -v perl gzip || echo hidden";
+    struct Restore<'a>(&'a common::Testbed);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            self.0.ssh(
+                "h4",
+                "while read -r f; do mv \"/root/raijin-hidden/${f##*/}\" \"$f\"; done \
+                 < /root/raijin-hidden/paths; rm -rf /root/raijin-hidden",
+            );
+        }
+    }
+    assert_eq!(tb.ssh(host, hide).trim(), "hidden");
+    let _r = Restore(tb);
+    let dir = tempfile::tempdir().unwrap();
+    // Enough small files that a host with gzip would get them compressed.
+    site(dir.path(), 200, 7);
+    let (_d, cfg) = tb.temp_config(&static_app(tb, app, &[host], dir.path(), 3));
+    let first = deploy(&cfg, app, "n1");
+    assert!(first.status.success(), "{}", stderr(&first));
+    std::fs::write(dir.path().join("d03/f0003.html"), "changed\n").unwrap();
+    std::fs::write(dir.path().join("new.html"), "new\n").unwrap();
+    let second = deploy(&cfg, app, "n2");
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(
+        curl(tb, host, &format!("{app}.test"), "/d03/f0003.html"),
+        "changed\n"
+    );
+    assert_eq!(curl(tb, host, &format!("{app}.test"), "/new.html"), "new\n");
+    let want = std::fs::read_to_string(dir.path().join("d11/f0011.html")).unwrap();
+    assert_eq!(
+        curl(tb, host, &format!("{app}.test"), "/d11/f0011.html"),
+        want
+    );
+    fresh(tb, app, &[host]);
 }
