@@ -200,12 +200,7 @@ impl Host {
             })
             .await
             .map_err(Box::new)?;
-        tracing::debug!(
-            host = %self.host,
-            what,
-            ms = started.elapsed().as_secs_f64() * 1000.0,
-            "host script ran"
-        );
+        self.ran(what, started);
         self.check(
             what,
             Output {
@@ -245,13 +240,18 @@ impl Host {
             )
             .await
             .map_err(Box::new);
+        self.ran(what, started);
+        result
+    }
+
+    /// Log (at debug level) how long the host script `what` took.
+    fn ran(&self, what: &str, started: std::time::Instant) {
         tracing::debug!(
             host = %self.host,
             what,
             ms = started.elapsed().as_secs_f64() * 1000.0,
             "host script ran"
         );
-        result
     }
 
     /// Run `command` (by `/bin/sh -c`) as the app's user, in the app dir, with the

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use crate::bundle::Manifest;
 
-/// Chunks per `cat` command, keeping each command line far below ARG_MAX
-/// (about 5 KiB a line) however large a file is.
+/// Chunks per `cat` command (and paths per `mkdir`, `chmod` and `rm`), keeping each
+/// command line far below ARG_MAX (about 5 KiB a line) however large a file is.
 const CAT_BATCH: usize = 64;
 
 /// A POSIX sh script that builds the release directory `$RELEASE` from the
@@ -113,13 +113,9 @@ pub fn delta_plan(
             .filter(|d| !dirs.contains_key(d.path.as_str()))
             .map(|d| d.path.as_str()),
     );
-    for batch in gone.chunks(CAT_BATCH) {
-        s.push_str("rm -rf --");
-        for p in batch {
-            let _ = write!(s, " \"$S\"/{}", shell_quote(p));
-        }
-        s.push_str(" || fail \"$S\" 'cannot remove what changed'\n");
-    }
+    batched(&mut s, "rm -rf --", &gone, |_| {
+        "\"$S\" 'cannot remove what changed'".into()
+    });
     let base_dirs: HashMap<&str, u32> = base
         .dirs
         .iter()
@@ -188,17 +184,39 @@ fn start(s: &mut String, manifest: &Manifest) -> bool {
 
 /// The directories, parents first, a `mkdir -p` per batch.
 fn mkdirs<'a>(s: &mut String, dirs: impl Iterator<Item = &'a crate::bundle::DirEntry>) {
-    let dirs: Vec<&crate::bundle::DirEntry> = dirs.collect();
-    for batch in dirs.chunks(CAT_BATCH) {
-        s.push_str("mkdir -p --");
-        for d in batch {
-            let _ = write!(s, " \"$S\"/{}", shell_quote(&d.path));
+    let paths: Vec<&str> = dirs.map(|d| d.path.as_str()).collect();
+    batched(s, "mkdir -p --", &paths, |first| {
+        format!(
+            "{} 'cannot create the directories (see the mkdir error above)'",
+            shell_quote(first)
+        )
+    });
+}
+
+/// `command` on `paths` (each as `"$S"/PATH`), CAT_BATCH of them a line, each line
+/// ending `|| fail ARGS` with the ARGS `fail_args` gives for the line's first path.
+fn batched(s: &mut String, command: &str, paths: &[&str], fail_args: impl Fn(&str) -> String) {
+    for batch in paths.chunks(CAT_BATCH) {
+        s.push_str(command);
+        for p in batch {
+            let _ = write!(s, " \"$S\"/{}", shell_quote(p));
         }
-        let _ = writeln!(
-            s,
-            " || fail {} 'cannot create the directories (see the mkdir error above)'",
-            shell_quote(&batch[0].path)
-        );
+        let _ = writeln!(s, " || fail {}", fail_args(batch[0]));
+    }
+}
+
+/// `chmod` of `entries` (mode, path): a line per mode and batch.
+fn chmod_by_mode<'a>(
+    s: &mut String,
+    entries: impl Iterator<Item = (u32, &'a str)>,
+    fail_args: impl Fn(&str) -> String,
+) {
+    let mut by_mode: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
+    for (mode, path) in entries {
+        by_mode.entry(mode).or_default().push(path);
+    }
+    for (mode, paths) in by_mode {
+        batched(s, &format!("chmod -- {mode:o}"), &paths, &fail_args);
     }
 }
 
@@ -300,7 +318,6 @@ fn check_files<'a>(
     files: impl Iterator<Item = &'a crate::bundle::FileEntry>,
     builder: Builder,
 ) {
-    use std::collections::BTreeMap;
     let files: Vec<&crate::bundle::FileEntry> = files.collect();
     if files.is_empty() {
         return;
@@ -324,19 +341,9 @@ fn check_files<'a>(
         // The builder gave each file its mode.
         return;
     }
-    let mut by_mode: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
-    for f in &files {
-        by_mode.entry(f.mode).or_default().push(&f.path);
-    }
-    for (mode, paths) in by_mode {
-        for batch in paths.chunks(CAT_BATCH) {
-            let _ = write!(s, "chmod -- {mode:o}");
-            for p in batch {
-                let _ = write!(s, " \"$S\"/{}", shell_quote(p));
-            }
-            let _ = writeln!(s, " || fail \"$S\" 'cannot set the modes of the files'");
-        }
-    }
+    chmod_by_mode(s, files.iter().map(|f| (f.mode, f.path.as_str())), |_| {
+        "\"$S\" 'cannot set the modes of the files'".into()
+    });
 }
 
 /// A `sha256sum -c` line for `path`, escaped the way sha256sum reads names with a
@@ -362,24 +369,9 @@ fn link(s: &mut String, l: &crate::bundle::LinkEntry) {
 /// The directories' modes, last (a directory without write permission can still
 /// be made read-only once everything in it exists): a `chmod` per mode and batch.
 fn chmod_dirs<'a>(s: &mut String, dirs: impl Iterator<Item = &'a crate::bundle::DirEntry>) {
-    use std::collections::BTreeMap;
-    let mut by_mode: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
-    for d in dirs {
-        by_mode.entry(d.mode).or_default().push(&d.path);
-    }
-    for (mode, paths) in by_mode {
-        for batch in paths.chunks(CAT_BATCH) {
-            let _ = write!(s, "chmod -- {mode:o}");
-            for p in batch {
-                let _ = write!(s, " \"$S\"/{}", shell_quote(p));
-            }
-            let _ = writeln!(
-                s,
-                " || fail {} 'cannot set the directory modes'",
-                shell_quote(batch[0])
-            );
-        }
-    }
+    chmod_by_mode(s, dirs.map(|d| (d.mode, d.path.as_str())), |first| {
+        format!("{} 'cannot set the directory modes'", shell_quote(first))
+    });
 }
 
 fn finish(s: &mut String) {
@@ -390,17 +382,16 @@ fn finish(s: &mut String) {
 }
 
 /// Helpers and checks every script starts with; `$S` is the partial tree.
-const PRELUDE: &str = r#"fail() {
-    printf 'raijin: materialize %s: %s: %s\n' "$version" "$1" "$2" >&2
+const PRELUDE: &str = r#"abort() {
     [ -z "${S:-}" ] || { chmod -R u+w "$S" 2>/dev/null; rm -rf -- "$S"; }
     exit 1
+}
+fail() {
+    printf 'raijin: materialize %s: %s: %s\n' "$version" "$1" "$2" >&2
+    abort
 }
 lost() {
     fail "$1" "a chunk of it is missing or unreadable in $STORE (see the cat error above)"
-}
-abort() {
-    [ -z "${S:-}" ] || { chmod -R u+w "$S" 2>/dev/null; rm -rf -- "$S"; }
-    exit 1
 }
 [ -n "${STORE:-}" ] || fail STORE 'not set: the chunk store directory'
 [ -n "${RELEASE:-}" ] || fail RELEASE 'not set: the release directory to build'
