@@ -80,6 +80,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(if benching { 5 } else { 1 });
+    let _log = raijin::logging::init();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let tb = root.join("target/testbed");
     let hello = root.join("target/hello/release/hello");

@@ -689,6 +689,163 @@ fn a_site_caddy_rejects_is_restored_and_the_previous_release_serves() {
     assert_eq!(curl(tb, "h4", "tcaddy.test", "/version"), "y1\n");
 }
 
+/// A site Caddy accepts as a Caddyfile but refuses to load (here another site's
+/// certificate files are missing): Caddy then tells systemd it is reloading and never
+/// that it is done, so `systemctl reload caddy` waits until systemd's 90 s timeout and
+/// every later reload queues behind it. The deploy must fail at once with Caddy's
+/// reason, put the previous site back and leave the caddy unit able to reload. Runs
+/// for a slotted app (the switch) and a static one (the site in place).
+#[test]
+fn a_site_caddy_refuses_to_load_fails_at_once_and_leaves_caddy_reloadable() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h4");
+    struct Cleanup<'a>(&'a Testbed);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            self.0.ssh(
+                "h4",
+                "rm -f /etc/caddy/raijin/zz-noload.caddy; \
+                 pid=$(systemctl show -p MainPID --value caddy); \
+                 xargs -0 -a /proc/$pid/environ sh -c 'exec env -i \"$@\" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile --force' sh >/dev/null 2>&1; \
+                 timeout 30 systemctl reload caddy",
+            );
+        }
+    }
+    let _c = Cleanup(tb);
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "s1\n").unwrap();
+    fresh(tb, "tnoload", &["h4"]);
+    fresh(tb, "tnoloads", &["h4"]);
+    let mut text = binary_app(tb, "tnoload", &["h4"], 9123, "", "");
+    let statik = static_app(tb, "tnoloads", &["h4"], site.path(), 3);
+    text.push_str(&statik[statik.find("[apps.").unwrap()..]);
+    let (_d, cfg) = tb.temp_config(&text);
+    assert!(deploy(&cfg, "tnoload", "y1").status.success());
+    assert!(deploy(&cfg, "tnoloads", "s1").status.success());
+    let sites_before = tb.ssh(
+        "h4",
+        "cat /etc/caddy/raijin/tnoload.caddy /etc/caddy/raijin/tnoloads.caddy",
+    );
+    tb.ssh(
+        "h4",
+        "printf 'https://zz-noload.test {\\n\\ttls /nonexistent.crt /nonexistent.key\\n\\trespond x\\n}\\n' \
+         > /etc/caddy/raijin/zz-noload.caddy && caddy adapt --config /etc/caddy/Caddyfile >/dev/null",
+    );
+    // The slotted app moves to another port and the static one to another domain: both
+    // sites change and must be loaded.
+    let mut text = binary_app(tb, "tnoload", &["h4"], 9124, "", "");
+    text.push_str(
+        &statik[statik.find("[apps.").unwrap()..]
+            .replace("\"tnoloads.test\"", "\"tnoloads-b.test\""),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(site.path().join("index.html"), "s2\n").unwrap();
+    for (app, v) in [("tnoload", "y2"), ("tnoloads", "s2")] {
+        let t0 = Instant::now();
+        let out = deploy(&cfg, app, v);
+        let took = t0.elapsed();
+        assert!(!out.status.success(), "{app}: {}", stdout(&out));
+        let err = report(&out)["hosts"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        println!("{app} failed in {took:?}: {err}");
+        assert!(err.contains("Caddy rejected the new site"), "{app}: {err}");
+        assert!(
+            err.contains("nonexistent.crt"),
+            "{app}: Caddy's reason: {err}"
+        );
+        assert!(took < Duration::from_secs(30), "{app}: took {took:?}");
+        assert_eq!(
+            tb.ssh("h4", "systemctl show -p ActiveState --value caddy")
+                .trim(),
+            "active",
+            "{app}: the caddy unit is left waiting for a reload that never finishes"
+        );
+    }
+    assert_eq!(
+        tb.ssh(
+            "h4",
+            "cat /etc/caddy/raijin/tnoload.caddy /etc/caddy/raijin/tnoloads.caddy"
+        ),
+        sites_before
+    );
+    assert_eq!(curl(tb, "h4", "tnoload.test", "/version"), "y1\n");
+    assert_eq!(curl(tb, "h4", "tnoloads.test", "/"), "s1\n");
+    // With the broken site gone, an ordinary reload goes through at once.
+    let t0 = Instant::now();
+    tb.ssh(
+        "h4",
+        "rm -f /etc/caddy/raijin/zz-noload.caddy; timeout 20 systemctl reload caddy",
+    );
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    fresh(tb, "tnoload", &["h4"]);
+    fresh(tb, "tnoloads", &["h4"]);
+}
+
+/// A slot switch loads the Caddy config adapted while the new slot started, unless
+/// something Caddy reads changed meanwhile: then Caddy's reload command adapts it anew,
+/// and the change (here a site added and loaded by hand) stays.
+#[test]
+fn a_caddy_change_while_a_slot_starts_is_kept_at_the_switch() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h5");
+    struct Cleanup<'a>(&'a Testbed);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            self.0.ssh(
+                "h5",
+                "rm -f /etc/caddy/raijin/zz-tkeepcfg.caddy; systemctl reload caddy",
+            );
+        }
+    }
+    let _c = Cleanup(tb);
+    fresh(tb, "tkeepcfg", &["h5"]);
+    let env = "HELLO_START_DELAY_MS = \"2500\"\n";
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tkeepcfg", &["h5"], 9122, env, ""));
+    assert!(deploy(&cfg, "tkeepcfg", "k1").status.success());
+    let progress = || tb.ssh("h5", "cat /var/lib/raijin/tkeepcfg/run/*/progress");
+    // Nothing else changes: the config adapted ahead is what goes in.
+    assert!(deploy(&cfg, "tkeepcfg", "k2").status.success());
+    let p = progress();
+    assert!(
+        p.contains("caddy adapted\n") && p.contains("caddy loaded\n"),
+        "{p}"
+    );
+    assert_eq!(curl(tb, "h5", "tkeepcfg.test", "/version"), "k2\n");
+    // Now a site goes in by hand while the next release's slot starts.
+    let cfg2 = cfg.clone();
+    let run = std::thread::spawn(move || deploy(&cfg2, "tkeepcfg", "k3"));
+    let t0 = Instant::now();
+    while tb
+        .ssh(
+            "h5",
+            "ls /var/lib/raijin/tkeepcfg/run/*/caddy/load.json 2>/dev/null || true",
+        )
+        .trim()
+        .is_empty()
+    {
+        assert!(t0.elapsed() < Duration::from_secs(30), "never adapted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tb.ssh(
+        "h5",
+        "printf 'http://zz-tkeepcfg.test {\\n\\trespond added\\n}\\n' > /etc/caddy/raijin/zz-tkeepcfg.caddy; systemctl reload caddy",
+    );
+    assert_eq!(curl(tb, "h5", "zz-tkeepcfg.test", "/"), "added");
+    let out = run.join().unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    let p = progress();
+    assert!(p.contains("caddy reloaded\n"), "{p}");
+    assert_eq!(curl(tb, "h5", "tkeepcfg.test", "/version"), "k3\n");
+    assert_eq!(
+        curl(tb, "h5", "zz-tkeepcfg.test", "/"),
+        "added",
+        "the switch dropped a site added while the slot started"
+    );
+    fresh(tb, "tkeepcfg", &["h5"]);
+}
+
 #[test]
 fn prune_never_drops_the_current_or_the_previous_release() {
     let Some(tb) = ready() else { return };

@@ -58,7 +58,7 @@ fn an_app_that_boots_in_8_s_deploys_and_rolls_back_with_no_failed_request() {
             "HELLO_START_DELAY_MS = \"8000\"\n",
             "",
         ),
-        "health_timeout_secs = 30\ndrain_secs = 2\n",
+        "health_timeout_secs = 30\ndrain_secs = 5\n",
     );
     let (_d, cfg) = tb.temp_config(&body);
     let first = deploy(&cfg, app, "w1");
@@ -66,7 +66,7 @@ fn an_app_that_boots_in_8_s_deploys_and_rolls_back_with_no_failed_request() {
     let load = Load::start(tb, host, "tslow.test");
 
     // Deploy w2; 7 s after it starts in its slot, a 3 s request goes to w1, across
-    // the switch.
+    // the switch; w1 drains for 5 s after it, longer than the request has left.
     let mut child = Command::new(env!("CARGO_BIN_EXE_raijin"))
         .arg("-c")
         .arg(&cfg)

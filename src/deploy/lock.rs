@@ -98,22 +98,28 @@ pub fn token() -> &'static str {
 
 /// What the lock script said.
 enum Answer {
-    Locked,
+    /// Taken; what the `then` script printed.
+    Locked(String),
     Busy,
-    Held { token: String, info: String },
+    Held {
+        token: String,
+        info: String,
+    },
 }
 
 fn parse_answer(text: &str, host: &str, events: &Events) -> Answer {
     let mut last = "";
-    for line in text.lines() {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
+        rest = after;
         if let Some(note) = line.strip_prefix("note ") {
             events.output(Some(host), Step::Lock, OutputKind::Stdout, note);
+        } else if line.trim() == "locked" {
+            return Answer::Locked(rest.to_string());
         } else if !line.trim().is_empty() {
             last = line.trim();
         }
-    }
-    if last == "locked" {
-        return Answer::Locked;
     }
     if last == "busy" {
         return Answer::Busy;
@@ -126,7 +132,9 @@ fn parse_answer(text: &str, host: &str, events: &Events) -> Answer {
     }
 }
 
-/// Take the app's lock on one host, waiting up to `wait` for another holder.
+/// Take the app's lock on one host, waiting up to `wait` for another holder; returns
+/// what `then` printed, run on the host once the lock is held.
+#[allow(clippy::too_many_arguments)]
 async fn lock_host(
     r: &Host,
     layout: &Layout,
@@ -134,8 +142,9 @@ async fn lock_host(
     wait: Option<Duration>,
     force: bool,
     instances: &[String],
+    then: &str,
     events: &Events,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let started = Instant::now();
     events.started(Some(&r.host), Step::Lock, None);
     let mut breaking: Option<String> = None;
@@ -148,14 +157,14 @@ async fn lock_host(
         let out = r
             .script(
                 "taking the deploy lock",
-                &lock::take(layout, token(), info_json, &how, instances),
+                &lock::take(layout, token(), info_json, &how, instances, then),
             )
             .await?;
         let tried_break = breaking.take();
         let holder = match parse_answer(&out.stdout_str(), &r.host, events) {
-            Answer::Locked => {
+            Answer::Locked(then_out) => {
                 events.finished(Some(&r.host), Step::Lock, started.elapsed(), None);
-                return Ok(());
+                return Ok(then_out);
             }
             Answer::Busy => format!(
                 "the host is still finishing an activation of {} ({})",
@@ -206,7 +215,9 @@ async fn lock_host(
 }
 
 /// Lock every host or none: one by one in natural order of host names, giving back
-/// what was taken if one fails.
+/// what was taken if one fails. `then` (shell, `""` for none) runs on each host once
+/// its lock is held, in the same round trip; its output is returned by host name.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn lock_all(
     remotes: &[Host],
     layout: &Layout,
@@ -214,22 +225,27 @@ pub(crate) async fn lock_all(
     wait: Option<Duration>,
     force: bool,
     instances: &[String],
+    then: &str,
     events: &Events,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
     let info_json = serde_json::to_string(info)?;
     let mut order: Vec<&Host> = remotes.iter().collect();
     order.sort_by(|a, b| crate::util::natural_cmp(&a.host, &b.host));
     let mut taken: Vec<&Host> = Vec::new();
+    let mut outputs = std::collections::HashMap::new();
     for r in order {
-        match lock_host(r, layout, &info_json, wait, force, instances, events).await {
-            Ok(()) => taken.push(r),
+        match lock_host(r, layout, &info_json, wait, force, instances, then, events).await {
+            Ok(out) => {
+                outputs.insert(r.host.clone(), out);
+                taken.push(r);
+            }
             Err(e) => {
                 futures::future::join_all(taken.iter().map(|t| release(t, layout))).await;
                 return Err(e);
             }
         }
     }
-    Ok(())
+    Ok(outputs)
 }
 
 /// Release this process's lock on one host (best effort: a host that is gone keeps a
@@ -272,8 +288,12 @@ mod tests {
         let ev = Events::none();
         assert!(matches!(
             parse_answer("note migrated 2 releases\nlocked\n", "h1", &ev),
-            Answer::Locked
+            Answer::Locked(rest) if rest.is_empty()
         ));
+        match parse_answer("note n\nlocked\nv1\t0\t{}\nheld x\n", "h1", &ev) {
+            Answer::Locked(rest) => assert_eq!(rest, "v1\t0\t{}\nheld x\n"),
+            _ => panic!("not locked"),
+        }
         assert!(matches!(parse_answer("busy\n", "h1", &ev), Answer::Busy));
         match parse_answer("held abc {\"by\":\"x\"}\n", "h1", &ev) {
             Answer::Held { token, info } => {

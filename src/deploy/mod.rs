@@ -232,6 +232,7 @@ pub async fn deploy(
         req.lock_wait,
         req.force_unlock,
         &instances,
+        "",
         events,
     )
     .await?;
@@ -424,7 +425,9 @@ async fn deploy_host(
     .await;
     let (ok, error) = match result {
         Ok(()) => {
-            push::remember_current(&r.host, &app.name, &rendered.manifest_json);
+            if let Some(id) = &release {
+                push::remember_current(&r.host, &app.name, id, &rendered.manifest_json);
+            }
             (true, None)
         }
         Err(e) => {

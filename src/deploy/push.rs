@@ -415,36 +415,84 @@ fn cached_manifest(sum: &str) -> Option<(String, crate::bundle::Manifest)> {
 
 /// The file naming the manifest this machine last left running for `app` on `host`.
 fn current_record(host: &str, app: &str) -> Option<std::path::PathBuf> {
-    let safe = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
     manifest_cache().map(|d| {
         d.join("current")
-            .join(format!("{}@{}", safe(app), safe(host)))
+            .join(format!("{}@{}", safe_name(app), safe_name(host)))
     })
 }
 
-/// After a deploy went live: `manifest_json` is what `app` runs on `host` now.
-pub(crate) fn remember_current(host: &str, app: &str, manifest_json: &str) {
-    let Some(path) = current_record(host, app) else {
-        return;
-    };
+/// `s` with every character but ASCII letters, digits and `-_.` as `_`.
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// After a deploy went live: `manifest_json` is what `app` runs on `host` now, as
+/// release `release`.
+pub(crate) fn remember_current(host: &str, app: &str, release: &str, manifest_json: &str) {
     let sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
         format!("{manifest_json}\n").as_bytes(),
     ));
-    if let Some(dir) = path.parent()
-        && std::fs::create_dir_all(dir).is_ok()
+    for path in [
+        current_record(host, app),
+        release_record(host, app, release),
+    ]
+    .into_iter()
+    .flatten()
     {
-        let _ = std::fs::write(&path, sum);
+        if let Some(dir) = path.parent()
+            && std::fs::create_dir_all(dir).is_ok()
+        {
+            let _ = std::fs::write(&path, &sum);
+        }
     }
+}
+
+/// After a rollback to `release`: its manifest, when this machine deployed it, is what
+/// `app` runs on `host` now; otherwise nothing is assumed (the next deploy asks about
+/// every chunk at once instead of twice).
+pub(crate) fn remember_rollback(host: &str, app: &str, release: &str) {
+    let Some(current) = current_record(host, app) else {
+        return;
+    };
+    match release_record(host, app, release).and_then(|p| std::fs::read_to_string(p).ok()) {
+        Some(sum) => {
+            let _ = std::fs::write(&current, sum);
+        }
+        None => {
+            let _ = std::fs::remove_file(&current);
+        }
+    }
+}
+
+/// The file naming the manifest of `release` of `app` on `host` (at most the newest
+/// 20 releases of each are kept).
+fn release_record(host: &str, app: &str, release: &str) -> Option<std::path::PathBuf> {
+    let dir = manifest_cache()?.join("current").join(format!(
+        "{}@{}.releases",
+        safe_name(app),
+        safe_name(host)
+    ));
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        if files.len() > 20 {
+            files.sort();
+            for (_, p) in &files[..files.len() - 20] {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+    Some(dir.join(safe_name(release)))
 }
 
 /// The manifest this machine last left running there (the digest of its file, its

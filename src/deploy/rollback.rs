@@ -74,39 +74,45 @@ pub async fn rollback(
     let info = lock::LockInfo::new(&by, req.to.as_deref().unwrap_or("previous"), "rollback");
     // Recorded for the releases a migration of a legacy host brings over.
     let instances = units::legacy_instances(&app);
-    lock::lock_all(
+    // Each host's history is read with its lock held, in the same round trip.
+    let histories = lock::lock_all(
         &remotes,
         &layout,
         &info,
         req.lock_wait,
         req.force_unlock,
         &instances,
+        &crate::remote::scripts::inspect::history(&layout),
         events,
     )
     .await?;
     let outcomes = futures::future::join_all(remotes.iter().map(|r| {
         let (app, layout, by, to) = (&app, &layout, &by, req.to.clone());
+        let history = histories.get(&r.host).cloned().unwrap_or_default();
         async move {
             let started = Instant::now();
             let result = async {
-                let hist = inspect::host_history(r, layout).await?;
+                let hist = inspect::parse_history(&r.host, &history);
                 let target = pick_target(&hist, to.as_deref())?;
                 let prev = activate::activate(r, app, layout, &target, events).await?;
                 Ok::<_, anyhow::Error>((target, prev))
             }
             .await;
             let outcome = match result {
-                Ok((target, prev)) => HostOutcome {
-                    host: r.host.clone(),
-                    ok: true,
-                    version: release_version(&target).to_string(),
-                    release: Some(target),
-                    from_version: prev,
-                    error: None,
-                    bytes_sent: 0,
-                    chunks_sent: 0,
-                    elapsed_ms: started.elapsed().as_millis() as u64,
-                },
+                Ok((target, prev)) => {
+                    super::push::remember_rollback(&r.host, &app.name, &target);
+                    HostOutcome {
+                        host: r.host.clone(),
+                        ok: true,
+                        version: release_version(&target).to_string(),
+                        release: Some(target),
+                        from_version: prev,
+                        error: None,
+                        bytes_sent: 0,
+                        chunks_sent: 0,
+                        elapsed_ms: started.elapsed().as_millis() as u64,
+                    }
+                }
                 Err(e) => HostOutcome {
                     host: r.host.clone(),
                     ok: false,

@@ -55,6 +55,7 @@ where
         frame.lock_wait,
         frame.force_unlock,
         &instances,
+        "",
         events,
     )
     .await?;

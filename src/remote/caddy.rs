@@ -1,6 +1,7 @@
 //! The Caddy site of an app: one file per app in `/etc/caddy/raijin/`, pulled in by an
 //! `import` line in `/etc/caddy/Caddyfile` that the bootstrap adds, and applied with a
-//! graceful `systemctl reload caddy`.
+//! graceful config load (`remote::scripts::caddy`: Caddy's reload command with its
+//! environment, or a config adapted ahead posted to its admin endpoint).
 //!
 //! - binary and python apps: `reverse_proxy` to the upstream process on 127.0.0.1.
 //!   `lb_try_duration 5s` and `lb_try_interval 50ms` make Caddy hold and retry a

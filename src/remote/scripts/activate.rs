@@ -33,7 +33,8 @@
 //! Progress lines go to `run/ID/progress`: `start TARGET PREVIOUS`, `applied`,
 //! `slot-started SLOT PORTS…`, `units-active`, `await-slot EPOCH`, `switched SLOT`,
 //! `await-confirm EPOCH`, `confirmed WORD`, `draining SLOT SECS`, `revert PREVIOUS`,
-//! `outcome S`.
+//! `caddy adapted` (the switch's config is ready), `caddy loaded` or `caddy reloaded` (how
+//! a site went in), `outcome S`.
 
 use super::{PRELUDE, render, write_file};
 use crate::remote::Layout;
@@ -52,11 +53,13 @@ export LC_ALL=C
 S=@S@; U=@UNITDIR@; SITE=@SITE@; CADDYFILE=@CADDYFILE@; APP=@APP@
 id=$1; target=$2; units_timeout=$3; confirm=$4; confirm_timeout=$5; drain=$6
 R="$S/run/$id"
+printf '%s\n' "$$" > "$R/pid.new" && mv -f "$R/pid.new" "$R/pid"
 # One budget for becoming healthy, from now: the units, and raijin's word(s).
 started=$(date +%s)
 deadline=$((started + units_timeout))
 if [ "$confirm" = 1 ]; then deadline=$((started + confirm_timeout)); fi
-err=""; bad_unit=""; prev=""; switched=0; inst_wait=""; restarts0=""
+err=""; bad_unit=""; prev=""; switched=0; inst_wait=""; restarts0=""; prep=""; slot_warm=0
+@CADDY_FNS:raw@
 
 say() { printf '%s\n' "$*" >> "$R/progress"; }
 
@@ -68,9 +71,12 @@ finish() {
 }
 
 # site DIR: put DIR/site.caddy in place as the app's site (none: remove the app's),
-# reload Caddy; a site Caddy rejects is replaced by the one before.
+# load Caddy's config with it; a site Caddy refuses is replaced by the one before.
+# The config adapted ahead of time for DIR (prepare_site) is loaded when nothing it
+# was read from changed since; else Caddy's reload command adapts it now.
 site() {
   N="$1/site.caddy"
+  if [ -n "$prep" ]; then wait "$prep" 2>/dev/null || true; prep=""; fi
   if [ -f "$N" ]; then
     if cmp -s "$N" "$SITE"; then return 0; fi
   elif [ ! -e "$SITE" ]; then
@@ -82,6 +88,11 @@ site() {
   fi
   if (
     flock 8
+    ready=0
+    if [ -f "$N" ] && [ -s "$R/caddy/load.json" ] && cmp -s "$N" "$R/caddy/sites/${SITE##*/}" \
+      && [ "$(caddy_state)" = "$(cat "$R/caddy/state" 2>/dev/null)" ]; then
+      ready=1
+    fi
     had=0
     if [ -f "$SITE" ]; then cp -p "$SITE" "$SITE.bak"; had=1; fi
     if [ -f "$N" ]; then
@@ -90,15 +101,18 @@ site() {
     else
       rm -f "$SITE"
     fi
-    # A reload Caddy refuses leaves it serving the config it had; only then is the
-    # config validated, for Caddy's reason.
-    if out=$(systemctl reload caddy 2>&1); then
+    rc=3; how=loaded
+    if [ $ready = 1 ]; then out=$(caddy_load "$R/caddy/load.json"); rc=$?; fi
+    if [ $rc -gt 1 ]; then out=$(caddy_reload); rc=$?; how=reloaded; fi
+    if [ $rc = 0 ]; then
+      say "caddy $how"
       rm -f "$SITE.bak"
       exit 0
     fi
-    out=$(caddy validate --config "$CADDYFILE" --adapter caddyfile 2>&1 || true; printf '%s\n' "$out")
+    # Refused: Caddy serves the config it had; the files go back to it too.
     if [ $had = 1 ]; then mv -f "$SITE.bak" "$SITE"; else rm -f "$SITE"; fi
-    systemctl reload caddy || true
+    caddy_reload >/dev/null 2>&1 || caddy_settle
+    out=$(printf '%s\n' "$out" | grep -v '^{"level":"info"' || true)
     printf 'Caddy rejected the new site; the previous one is back:\n%s\n' "$out" > "$R/caddy.err"
     exit 1
   ) 8>>@CADDY_LOCK@; then
@@ -106,6 +120,38 @@ site() {
   fi
   err=$(cat "$R/caddy.err" 2>/dev/null || echo 'updating the Caddy site failed')
   return 1
+}
+
+# prepare_site DIR: in the background, adapt Caddy's config as it will be with
+# DIR/site.caddy as the app's site (the sites directory seen through a private mount
+# of a copy, Caddy's own environment) into R/caddy/load.json, for site to load.
+# Nothing of Caddy's changes here; without perl, unshare or Caddy it does nothing.
+prepare_site() {
+  N="$1/site.caddy"
+  rm -rf "$R/caddy"
+  [ -f "$N" ] || return 0
+  if cmp -s "$N" "$SITE"; then return 0; fi
+  for t in perl unshare caddy; do command -v "$t" >/dev/null 2>&1 || return 0; done
+  [ -d "${SITE%/*}" ] || return 0
+  (
+    p=$(caddy_pid) || exit 0
+    # An admin endpoint moved elsewhere: only Caddy's reload command knows it.
+    if tr '\0' '\n' < "/proc/$p/environ" | grep -q '^CADDY_ADMIN='; then exit 0; fi
+    mkdir -p "$R/caddy/sites" || exit 0
+    caddy_state > "$R/caddy/state"
+    for f in "${SITE%/*}"/*.caddy; do
+      if [ -f "$f" ]; then cp -p "$f" "$R/caddy/sites/" || exit 0; fi
+    done
+    cp "$N" "$R/caddy/sites/${SITE##*/}" || exit 0
+    xargs -0 -a "/proc/$p/environ" timeout 20 unshare -m sh -c \
+      'c=$1; d=$2; shift 2; mount --bind "$0/sites" "$d" && exec env -i "$@" env -u NOTIFY_SOCKET caddy adapt --config "$c" --adapter caddyfile' \
+      "$R/caddy" "$CADDYFILE" "${SITE%/*}" > "$R/caddy/next.json" 2>/dev/null || exit 0
+    case $(head -c 9 "$R/caddy/next.json") in
+      '{"admin":') exit 0 ;;
+      '{'*) mv -f "$R/caddy/next.json" "$R/caddy/load.json" && say "caddy adapted" ;;
+    esac
+  ) >/dev/null 2>&1 &
+  prep=$!
 }
 
 # remove_unit NAME: stop, disable and delete one of the app's unit files.
@@ -206,10 +252,19 @@ start_slot() {
       cmp -s "$f" "$U/${f##*/}" || warm=0
     done
     inst=$(cat "$D/instances" 2>/dev/null || true)
-    # shellcheck disable=SC2086 # one word per unit
-    if [ $warm = 1 ] && [ -n "$inst" ] && systemctl is-active --quiet $inst; then
-      say "slot-warm $slot"
-      return 0
+    if [ $warm = 1 ] && [ -n "$inst" ]; then
+      # One look: every unit active (what wait_units waits for), and how often each
+      # was restarted so far (what a unit that keeps exiting is judged against).
+      # shellcheck disable=SC2086 # one word per unit
+      st=$(systemctl show -p ActiveState -p NRestarts $inst 2>/dev/null || true)
+      # shellcheck disable=SC2086 # one word per unit
+      set -- $inst
+      if [ "$(printf '%s\n' "$st" | grep -c '^ActiveState=active$')" = $# ]; then
+        restarts0=$(printf '%s\n' "$st" | sed -n 's/^NRestarts=//p' | tr '\n' ' ')
+        slot_warm=1
+        say "slot-warm $slot"
+        return 0
+      fi
     fi
   fi
   if ! { ln -sfn "releases/$rel" "$S/slot-$slot.new" && mv -Tf "$S/slot-$slot.new" "$S/slot-$slot"; }; then
@@ -239,6 +294,8 @@ start_slot() {
 # within the bound.
 wait_units() {
   [ -n "$inst_wait" ] || return 0
+  # A warm slot was seen active just now (start_slot).
+  [ "$slot_warm" = 0 ] || return 0
   end=$((started + units_timeout))
   good=0
   # shellcheck disable=SC2086 # one word per unit
@@ -371,6 +428,8 @@ if slotted "$target"; then
     idle=a
   fi
   D="$S/releases/$target/.raijin/slots/$idle"
+  # Caddy's config for the switch is adapted while the slot starts and is checked.
+  prepare_site "$D"
   inst_wait=$(cat "$D/instances" 2>/dev/null || true); need_wait=1
   if apply "$target" "$stem" && say applied && start_slot "$target" "$idle" \
     && say "slot-started $idle $(cat "$D/ports" 2>/dev/null || true)" \
@@ -463,6 +522,7 @@ pub fn program(layout: &Layout) -> String {
             ("IMPORT", &caddy_main_config_snippet()),
             ("CADDY_LOCK", CADDY_LOCK),
             ("APP", layout.app()),
+            ("CADDY_FNS", super::caddy::FUNCTIONS),
         ],
     )
 }
@@ -492,7 +552,7 @@ mkdir -m 0700 "$R"
 @WRITE:raw@# A finished activation's unit may linger, loaded, until systemd collects it (slowly
 # under hybrid cgroups); stopping it unloads it.
 n=0
-until out=$(systemd-run --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$R/activate.sh" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ 2>&1); do
+until out=$(systemd-run --no-block --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$R/activate.sh" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ 2>&1); do
   n=$((n + 1))
   if systemctl is-active --quiet "$UNIT"; then
     echo "an activation of this app is still running on this host ($UNIT)" >&2; exit 1
@@ -506,7 +566,10 @@ done
 for d in "$S"/run/*/; do
   if [ -d "$d" ] && [ "$d" != "$R/" ]; then rm -rf -- "$d"; fi
 done
-pid=$(systemctl show -p MainPID --value "$UNIT" 2>/dev/null || echo 0)
+# The program names its process first thing (systemd-run does not wait for it).
+n=0
+while [ ! -s "$R/pid" ] && [ $n -lt 1000 ]; do sleep 0.003; n=$((n + 1)); done
+pid=$(cat "$R/pid" 2>/dev/null || systemctl show -p MainPID --value "$UNIT" 2>/dev/null || echo 0)
 if [ -n "$pid" ] && [ "$pid" != 0 ]; then
   tail -n +1 -s 0.005 --pid="$pid" -f "$R/progress"
 else
@@ -639,7 +702,7 @@ mod tests {
             "cat > /var/lib/raijin/shop/run/ab12/activate.sh <<'RAIJIN_EOF'\n#!/bin/sh\n"
         ));
         assert!(s.contains(
-            "systemd-run --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$R/activate.sh\" ab12 v2 30 1 35 30 2>&1); do\n"
+            "systemd-run --no-block --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$R/activate.sh\" ab12 v2 30 1 35 30 2>&1); do\n"
         ), "{s}");
         assert!(s.contains("tail -n +1 -s 0.005 --pid=\"$pid\" -f \"$R/progress\""));
     }

@@ -18,9 +18,11 @@
 
 use super::{PRELUDE, render};
 use crate::remote::Layout;
-use crate::remote::layout::CADDY_LOCK;
+use crate::remote::layout::{CADDY_LOCK, CADDY_MAIN_CONFIG};
 
 const DOWN: &str = r#"S=@S@; U=@UNITDIR@; SITE=@SITE@; APP=@APP@; USER=@USER@; DATA=@DATA@; PURGE=@PURGE@
+CADDYFILE=@CADDYFILE@
+@CADDY_FNS:raw@
 cur=$(readlink "$S/current" 2>/dev/null || true)
 printf 'current\t%s\n' "${cur##*/}"
 
@@ -36,7 +38,8 @@ if [ -e "$SITE" ]; then
   (
     flock 8
     rm -f -- "$SITE" "$SITE.new" "$SITE.bak"
-    if ! out=$(systemctl reload caddy 2>&1); then
+    if ! out=$(caddy_reload); then
+      caddy_settle
       printf 'the site is removed, but reloading Caddy failed: %s\n' "$out" >&2; exit 1
     fi
   ) 8>>@CADDY_LOCK@
@@ -125,6 +128,8 @@ pub fn down(layout: &Layout, user: &str, purge: bool) -> String {
                 ("PURGE", if purge { "1" } else { "0" }),
                 ("ACT", &layout.activation_unit()),
                 ("CADDY_LOCK", CADDY_LOCK),
+                ("CADDYFILE", CADDY_MAIN_CONFIG),
+                ("CADDY_FNS", super::caddy::FUNCTIONS),
             ],
         )
     )

@@ -39,14 +39,19 @@ elif mkdir -m 0700 "$L" 2>/dev/null; then
   printf '%s\n' @TOKEN@ > "$L/token"
   printf '%s\n' @INFO@ > "$L/info"
   echo locked
+  # What the caller reads once it holds the lock, in the same round trip.
+  ( set +e
+@THEN:raw@
+  )
 else
   echo "held $(cat "$L/token" 2>/dev/null || echo -) $(cat "$L/info" 2>/dev/null || true)"
 fi
 "#;
 
-/// Take the app's lock with `token`, recording `info_json`. Prints `locked`,
-/// `held TOKEN INFO` (another deploy holds it) or `busy` (a host-side activation of the app
-/// is still finishing). `instances` are the unit instances of the app's current
+/// Take the app's lock with `token`, recording `info_json`. Prints `locked` (then
+/// the output of `then`, a script run holding the lock, `:` for none), `held TOKEN
+/// INFO` (another deploy holds it) or `busy` (a host-side activation of the app is
+/// still finishing). `instances` are the unit instances of the app's current
 /// configuration, recorded for releases a migration brings over (see
 /// [`migrate::script`]).
 pub fn take(
@@ -55,6 +60,7 @@ pub fn take(
     info_json: &str,
     how: &Take<'_>,
     instances: &[String],
+    then: &str,
 ) -> String {
     let brk = match how {
         Take::IfFree => "",
@@ -74,6 +80,7 @@ pub fn take(
                 ("UNIT", &unit),
                 ("TOKEN", token),
                 ("INFO", info_json),
+                ("THEN", if then.trim().is_empty() { ":" } else { then }),
             ],
         )
     )
@@ -111,6 +118,7 @@ mod tests {
             "{\"by\":\"a\"}",
             &Take::Break("old"),
             &[],
+            "echo after",
         );
         assert!(s.starts_with(PRELUDE), "{s}");
         assert!(
@@ -126,8 +134,11 @@ mod tests {
         assert!(s.contains("systemctl is-active --quiet raijin.activate-shop.service"));
         assert!(s.contains("printf '%s\\n' t1 > \"$L/token\""));
         assert!(s.contains("printf '%s\\n' '{\"by\":\"a\"}' > \"$L/info\""));
-        let free = take(&Layout::new("shop"), "t1", "{}", &Take::IfFree, &[]);
+        // What the caller reads runs only when the lock was taken, after `locked`.
+        assert!(s.contains("  echo locked\n  # What the caller reads once it holds the lock, in the same round trip.\n  ( set +e\necho after\n  )\nelse\n"), "{s}");
+        let free = take(&Layout::new("shop"), "t1", "{}", &Take::IfFree, &[], "");
         assert!(free.contains("; B=''\n"), "{free}");
+        assert!(free.contains("( set +e\n:\n  )"), "{free}");
     }
 
     #[test]

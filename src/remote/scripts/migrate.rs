@@ -14,10 +14,12 @@
 
 use super::render;
 use crate::remote::Layout;
-use crate::remote::layout::{CADDY_LOCK, DATA_ROOT};
+use crate::remote::layout::{CADDY_LOCK, CADDY_MAIN_CONFIG, DATA_ROOT};
 use crate::util::shell_quote as q;
 
-const MIGRATE: &str = r#"raijin_migrate() {
+const MIGRATE: &str = r#"CADDYFILE=@CADDYFILE@
+@CADDY_FNS:raw@
+raijin_migrate() {
   O=@OLD@; A=@APPDIR@; T=@STAGE@
   if [ ! -e "$T/old" ] && [ ! -L "$T/old" ]; then
     [ -e "$O" ] || [ -L "$O" ] || return 0
@@ -100,7 +102,7 @@ const MIGRATE: &str = r#"raijin_migrate() {
     done
     if [ $ch = 1 ]; then systemctl daemon-reload; fi
     if [ -f "$C/site.caddy" ] && [ -f @SITE@ ] && ! cmp -s "$C/site.caddy" @SITE@; then
-      ( flock 8; install -m 0644 "$C/site.caddy" @SITE@ && systemctl reload caddy ) 8>>@CADDY_LOCK@ || echo "note migrate: reloading Caddy with the moved site failed"
+      ( flock 8; install -m 0644 "$C/site.caddy" @SITE@ && { caddy_reload >/dev/null || { caddy_settle; false; }; } ) 8>>@CADDY_LOCK@ || echo "note migrate: reloading Caddy with the moved site failed"
     fi
   fi
   rm -rf -- "$T"
@@ -156,6 +158,8 @@ pub fn script(layout: &Layout, instances: &[String]) -> String {
             ("UNITDIR", &layout.unit_dir()),
             ("SITE", &layout.caddy_site_path()),
             ("CADDY_LOCK", CADDY_LOCK),
+            ("CADDYFILE", CADDY_MAIN_CONFIG),
+            ("CADDY_FNS", super::caddy::FUNCTIONS),
         ],
     )
 }

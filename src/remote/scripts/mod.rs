@@ -2,7 +2,7 @@
 //! the deploy pipeline's steps, reading history and status, bootstrap, the host's
 //! facts, the journal readers, and `exec` and the app shell as the app's user
 //! (`as_app`, `operate`), the app's units started, stopped and read (`units`), and what the current
-//! release installed (`show`); `down` takes an app off a host. Each needs only POSIX sh, coreutils, systemd and the base
+//! release installed (`show`); `down` takes an app off a host; `caddy` loads Caddy's config. Each needs only POSIX sh, coreutils, systemd and the base
 //! tools of every Linux system (`flock` from util-linux, `grep`, `sed`, `find`);
 //! every value is shell-quoted.
 //!
@@ -18,6 +18,7 @@
 pub mod activate;
 pub mod as_app;
 pub mod bootstrap;
+pub mod caddy;
 pub mod delta;
 pub mod down;
 pub mod facts;

@@ -101,6 +101,7 @@ post_install = "echo 'it''s $HOME' && migrate"
                 "{\"by\":\"it's me\"}",
                 &lock::Take::Break("old"),
                 &instances,
+                ":",
             ),
         ),
         ("lock::release".into(), lock::release(&layout, "tok")),
