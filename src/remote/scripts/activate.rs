@@ -230,7 +230,7 @@ apply() {
 
 # stop_slot SLOT: stop and disable the web process of SLOT, and forget its drain.
 stop_slot() {
-  systemctl stop "$(drain_unit "$1").timer" "$(drain_unit "$1").service" >/dev/null 2>&1 || true
+  stop_drain "$1"
   for u in $(cat "$S/slot-units.$1" 2>/dev/null || true); do
     systemctl disable --now "$u" >/dev/null 2>&1 || true
   done
@@ -238,13 +238,22 @@ stop_slot() {
 
 drain_unit() { printf 'raijin.drain-%s-%s' "$APP" "$1"; }
 
+# stop_drain SLOT: call off SLOT's pending drain, if systemd has one (a transient
+# unit's file is in /run/systemd/transient while it is loaded).
+stop_drain() {
+  dn=$(drain_unit "$1")
+  if [ -e "/run/systemd/transient/$dn.timer" ] || [ -e "/run/systemd/transient/$dn.service" ]; then
+    systemctl stop "$dn.timer" "$dn.service" >/dev/null 2>&1 || true
+  fi
+}
+
 # start_slot REL SLOT: run REL's web process in SLOT, beside whatever serves. A slot
 # still running REL (it served just before, and drains) is taken as it is: a rollback
 # right after a deploy only moves the traffic back.
 start_slot() {
   rel=$1; slot=$2
   D="$S/releases/$rel/.raijin/slots/$slot"
-  systemctl stop "$(drain_unit "$slot").timer" "$(drain_unit "$slot").service" >/dev/null 2>&1 || true
+  stop_drain "$slot"
   if [ "$(readlink "$S/slot-$slot" 2>/dev/null || true)" = "releases/$rel" ]; then
     warm=1
     for f in "$D"/units/*; do
@@ -469,7 +478,7 @@ fi
 # In place: a release whose processes all restart where they are. A pending drain
 # would stop units this release uses: it is called off. Slots of an earlier slotted
 # release stop first (they hold the web process's port).
-systemctl stop "$(drain_unit none).timer" >/dev/null 2>&1 || true
+stop_drain none
 if [ -n "$active" ] || [ -f "$S/slot-units.a" ] || [ -f "$S/slot-units.b" ]; then
   for sl in a b; do
     stop_slot "$sl"

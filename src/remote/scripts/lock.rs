@@ -33,7 +33,8 @@ flock -w 30 9 || { echo "cannot take $S/.guard within 30 s" >&2; exit 1; }
 if [ -n "$B" ] && [ "$(cat "$L/token" 2>/dev/null || echo -)" = "$B" ]; then
   rm -rf -- "$L"
 fi
-if systemctl is-active --quiet @UNIT@; then
+# A running activation's transient unit has its file in /run/systemd/transient.
+if [ -e @TRANSIENT@ ] && systemctl is-active --quiet @UNIT@; then
   echo busy
 elif mkdir -m 0700 "$L" 2>/dev/null; then
   printf '%s\n' @TOKEN@ > "$L/token"
@@ -78,6 +79,7 @@ pub fn take(
                 ("MIGRATE", &migrate::script(layout, instances)),
                 ("BREAK", brk),
                 ("UNIT", &unit),
+                ("TRANSIENT", &format!("/run/systemd/transient/{unit}")),
                 ("TOKEN", token),
                 ("INFO", info_json),
                 ("THEN", if then.trim().is_empty() { ":" } else { then }),
@@ -131,7 +133,7 @@ mod tests {
             ),
             "{s}"
         );
-        assert!(s.contains("systemctl is-active --quiet raijin.activate-shop.service"));
+        assert!(s.contains("if [ -e /run/systemd/transient/raijin.activate-shop.service ] && systemctl is-active --quiet raijin.activate-shop.service; then"), "{s}");
         assert!(s.contains("printf '%s\\n' t1 > \"$L/token\""));
         assert!(s.contains("printf '%s\\n' '{\"by\":\"a\"}' > \"$L/info\""));
         // What the caller reads runs only when the lock was taken, after `locked`.
