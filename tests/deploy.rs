@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use apps::{binary_app, curl, deploy, fresh, history, ready, report, run, static_app};
+use apps::{SshOnDrop, binary_app, curl, deploy, fresh, history, ready, report, run, static_app};
 use common::{Testbed, lock_host, raijin, share_host, stderr, stdout};
 use tmux::Tmux;
 
@@ -663,16 +663,11 @@ fn a_site_caddy_rejects_is_restored_and_the_previous_release_serves() {
         "h4",
         "echo 'this is { not caddy' > /etc/caddy/raijin/zz-broken.caddy",
     );
-    struct Cleanup<'a>(&'a Testbed);
-    impl Drop for Cleanup<'_> {
-        fn drop(&mut self) {
-            self.0.ssh(
-                "h4",
-                "rm -f /etc/caddy/raijin/zz-broken.caddy; systemctl reload caddy",
-            );
-        }
-    }
-    let _c = Cleanup(tb);
+    let _c = SshOnDrop {
+        tb,
+        host: "h4",
+        cmd: "rm -f /etc/caddy/raijin/zz-broken.caddy; systemctl reload caddy",
+    };
     std::fs::write(&cfg, binary_app(tb, "tcaddy", &["h4"], 9113, "", "")).unwrap();
     let out = deploy(&cfg, "tcaddy", "y2");
     assert!(!out.status.success());
@@ -699,19 +694,14 @@ fn a_site_caddy_rejects_is_restored_and_the_previous_release_serves() {
 fn a_site_caddy_refuses_to_load_fails_at_once_and_leaves_caddy_reloadable() {
     let Some(tb) = ready() else { return };
     let _lock = lock_host("h4");
-    struct Cleanup<'a>(&'a Testbed);
-    impl Drop for Cleanup<'_> {
-        fn drop(&mut self) {
-            self.0.ssh(
-                "h4",
-                "rm -f /etc/caddy/raijin/zz-noload.caddy; \
+    let _c = SshOnDrop {
+        tb,
+        host: "h4",
+        cmd: "rm -f /etc/caddy/raijin/zz-noload.caddy; \
                  pid=$(systemctl show -p MainPID --value caddy); \
                  xargs -0 -a /proc/$pid/environ sh -c 'exec env -i \"$@\" caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile --force' sh >/dev/null 2>&1; \
                  timeout 30 systemctl reload caddy",
-            );
-        }
-    }
-    let _c = Cleanup(tb);
+    };
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("index.html"), "s1\n").unwrap();
     fresh(tb, "tnoload", &["h4"]);
@@ -790,16 +780,11 @@ fn a_site_caddy_refuses_to_load_fails_at_once_and_leaves_caddy_reloadable() {
 fn a_caddy_change_while_a_slot_starts_is_kept_at_the_switch() {
     let Some(tb) = ready() else { return };
     let _lock = lock_host("h5");
-    struct Cleanup<'a>(&'a Testbed);
-    impl Drop for Cleanup<'_> {
-        fn drop(&mut self) {
-            self.0.ssh(
-                "h5",
-                "rm -f /etc/caddy/raijin/zz-tkeepcfg.caddy; systemctl reload caddy",
-            );
-        }
-    }
-    let _c = Cleanup(tb);
+    let _c = SshOnDrop {
+        tb,
+        host: "h5",
+        cmd: "rm -f /etc/caddy/raijin/zz-tkeepcfg.caddy; systemctl reload caddy",
+    };
     fresh(tb, "tkeepcfg", &["h5"]);
     let env = "HELLO_START_DELAY_MS = \"2500\"\n";
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "tkeepcfg", &["h5"], 9122, env, ""));
@@ -816,18 +801,15 @@ fn a_caddy_change_while_a_slot_starts_is_kept_at_the_switch() {
     // Now a site goes in by hand while the next release's slot starts.
     let cfg2 = cfg.clone();
     let run = std::thread::spawn(move || deploy(&cfg2, "tkeepcfg", "k3"));
-    let t0 = Instant::now();
-    while tb
-        .ssh(
+    let adapted = common::wait_until(Duration::from_secs(30), || {
+        !tb.ssh(
             "h5",
             "ls /var/lib/raijin/tkeepcfg/run/*/caddy/load.json 2>/dev/null || true",
         )
         .trim()
         .is_empty()
-    {
-        assert!(t0.elapsed() < Duration::from_secs(30), "never adapted");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
+    assert!(adapted, "the switch's config was never adapted");
     tb.ssh(
         "h5",
         "printf 'http://zz-tkeepcfg.test {\\n\\trespond added\\n}\\n' > /etc/caddy/raijin/zz-tkeepcfg.caddy; systemctl reload caddy",

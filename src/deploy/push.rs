@@ -415,13 +415,29 @@ fn cached_manifest(sum: &str) -> Option<(String, crate::bundle::Manifest)> {
 
 /// The file naming the manifest this machine last left running for `app` on `host`.
 fn current_record(host: &str, app: &str) -> Option<std::path::PathBuf> {
-    manifest_cache().map(|d| {
-        d.join("current")
-            .join(format!("{}@{}", safe_name(app), safe_name(host)))
-    })
+    Some(
+        manifest_cache()?
+            .join("current")
+            .join(record_stem(host, app)),
+    )
 }
 
-/// `s` with every character but ASCII letters, digits and `-_.` as `_`.
+/// The file naming the manifest of `release` of `app` on `host`, as this machine
+/// deployed it.
+fn release_record(host: &str, app: &str, release: &str) -> Option<std::path::PathBuf> {
+    Some(
+        manifest_cache()?
+            .join("current")
+            .join(format!("{}.releases", record_stem(host, app)))
+            .join(safe_name(release)),
+    )
+}
+
+/// `APP@HOST`, each with every character but ASCII letters, digits and `-_.` as `_`.
+fn record_stem(host: &str, app: &str) -> String {
+    format!("{}@{}", safe_name(app), safe_name(host))
+}
+
 fn safe_name(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -435,7 +451,7 @@ fn safe_name(s: &str) -> String {
 }
 
 /// After a deploy went live: `manifest_json` is what `app` runs on `host` now, as
-/// release `release`.
+/// release `release` (the records of the newest 20 releases of each are kept).
 pub(crate) fn remember_current(host: &str, app: &str, release: &str, manifest_json: &str) {
     let sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
         format!("{manifest_json}\n").as_bytes(),
@@ -452,6 +468,12 @@ pub(crate) fn remember_current(host: &str, app: &str, release: &str, manifest_js
         {
             let _ = std::fs::write(&path, &sum);
         }
+    }
+    if let Some(dir) = release_record(host, app, release)
+        .as_deref()
+        .and_then(std::path::Path::parent)
+    {
+        keep_newest(dir, 20);
     }
 }
 
@@ -472,27 +494,21 @@ pub(crate) fn remember_rollback(host: &str, app: &str, release: &str) {
     }
 }
 
-/// The file naming the manifest of `release` of `app` on `host` (at most the newest
-/// 20 releases of each are kept).
-fn release_record(host: &str, app: &str, release: &str) -> Option<std::path::PathBuf> {
-    let dir = manifest_cache()?.join("current").join(format!(
-        "{}@{}.releases",
-        safe_name(app),
-        safe_name(host)
-    ));
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        if files.len() > 20 {
-            files.sort();
-            for (_, p) in &files[..files.len() - 20] {
-                let _ = std::fs::remove_file(p);
-            }
+/// Remove all but the `n` newest files of `dir`.
+fn keep_newest(dir: &std::path::Path, n: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if files.len() > n {
+        files.sort();
+        for (_, p) in &files[..files.len() - n] {
+            let _ = std::fs::remove_file(p);
         }
     }
-    Some(dir.join(safe_name(release)))
 }
 
 /// The manifest this machine last left running there (the digest of its file, its
@@ -521,18 +537,7 @@ fn remember_manifest(json: &str) {
         return;
     }
     let _ = std::fs::write(dir.join(format!("{sum}.json")), text);
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        if files.len() > 50 {
-            files.sort();
-            for (_, p) in &files[..files.len() - 50] {
-                let _ = std::fs::remove_file(p);
-            }
-        }
-    }
+    keep_newest(&dir, 50);
 }
 
 /// A chunk stream is compressed when it has at least this many chunks…

@@ -211,3 +211,17 @@ impl Drop for RemoveOnDrop<'_> {
         fresh(self.tb, self.app, self.hosts);
     }
 }
+
+/// Runs `cmd` on `host` as root when dropped, a failed assertion included: for a test
+/// that changes a host's shared state (its Caddy config) and puts it back.
+pub struct SshOnDrop<'a> {
+    pub tb: &'a Testbed,
+    pub host: &'a str,
+    pub cmd: &'a str,
+}
+
+impl Drop for SshOnDrop<'_> {
+    fn drop(&mut self) {
+        self.tb.ssh(self.host, self.cmd);
+    }
+}
