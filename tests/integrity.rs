@@ -11,7 +11,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apps::{binary_app, curl, deploy, fresh, ready, report, run, static_app};
+use apps::{SshOnDrop, binary_app, curl, deploy, fresh, ready, report, run, static_app};
 use common::{Testbed, lock_host, stderr, stdout};
 
 /// What the app user tries, as a shell script: every path it could aim at root, each
@@ -698,5 +698,59 @@ fn caddy_changes_of_two_apps_on_one_host_take_turns() {
                 format!("c{round}\n")
             );
         }
+    }
+}
+
+#[test]
+fn caddys_own_environment_never_runs_as_root() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h4");
+    let app = "tcadenv";
+    // What a compromised Caddy can reach: its own home and the environment its
+    // process shows. Here its PATH leads to a `caddy` of its own that notes who runs
+    // it.
+    let _c = SshOnDrop {
+        tb,
+        host: "h4",
+        cmd: "rm -rf /etc/systemd/system/caddy.service.d/zz-tcadenv.conf /var/lib/caddy/evilbin; \
+              systemctl daemon-reload; systemctl restart caddy",
+    };
+    fresh(tb, app, &["h4"]);
+    tb.ssh(
+        "h4",
+        "set -e; d=/var/lib/caddy/evilbin; mkdir -p $d; rm -f $d/ran; \
+         printf '#!/bin/sh\\necho \"$(id -u) $1\" >> /var/lib/caddy/evilbin/ran\\nexec /usr/bin/caddy \"$@\"\\n' > $d/caddy; \
+         chmod 0755 $d/caddy; chown -R caddy:caddy $d; \
+         mkdir -p /etc/systemd/system/caddy.service.d; \
+         printf '[Service]\\nEnvironment=PATH=/var/lib/caddy/evilbin:/usr/bin:/bin\\n' \
+           > /etc/systemd/system/caddy.service.d/zz-tcadenv.conf; \
+         systemctl daemon-reload; systemctl restart caddy",
+    );
+    let caddy_uid = tb.ssh("h4", "id -u caddy").trim().to_string();
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, app, &["h4"], 9125, "", ""));
+    // A first deploy and a second one (the switch's config adapted ahead), then `down`
+    // (Caddy's reload command).
+    for v in ["v1", "v2"] {
+        let out = deploy(&cfg, app, v);
+        assert!(out.status.success(), "{v}: {}", stderr(&out));
+    }
+    assert_eq!(curl(tb, "h4", "tcadenv.test", "/version"), "v2\n");
+    let out = run(&cfg, &["down", app, "--yes"]);
+    assert!(out.status.success(), "down: {}", stderr(&out));
+    let ran = tb.ssh("h4", "cat /var/lib/caddy/evilbin/ran 2>/dev/null || true");
+    println!("Caddy's own `caddy` ran as:\n{ran}");
+    let ran: Vec<(&str, &str)> = ran.lines().filter_map(|l| l.split_once(' ')).collect();
+    // The test reaches both ways raijin runs Caddy's commands.
+    for sub in ["adapt", "reload"] {
+        assert!(
+            ran.iter().any(|(_, s)| *s == sub),
+            "`caddy {sub}` was not run with Caddy's environment: {ran:?}"
+        );
+    }
+    for (uid, sub) in &ran {
+        assert_eq!(
+            *uid, caddy_uid,
+            "`caddy {sub}` from Caddy's PATH ran as uid {uid}, not Caddy's"
+        );
     }
 }

@@ -124,17 +124,19 @@ site() {
 
 # prepare_site DIR: in the background, adapt Caddy's config as it will be with
 # DIR/site.caddy as the app's site (the sites directory seen through a private mount
-# of a copy, Caddy's own environment) into R/caddy/load.json, for site to load.
-# Nothing of Caddy's changes here; without perl, unshare or Caddy it does nothing.
+# of a copy; Caddy's user and its own environment) into R/caddy/load.json, for site to
+# load. Nothing of Caddy's changes here; without perl, unshare, setpriv or Caddy it
+# does nothing.
 prepare_site() {
   N="$1/site.caddy"
   rm -rf "$R/caddy"
   [ -f "$N" ] || return 0
   if cmp -s "$N" "$SITE"; then return 0; fi
-  for t in perl unshare caddy; do command -v "$t" >/dev/null 2>&1 || return 0; done
+  for t in perl unshare setpriv caddy; do command -v "$t" >/dev/null 2>&1 || return 0; done
   [ -d "${SITE%/*}" ] || return 0
   (
     p=$(caddy_pid) || exit 0
+    ids=$(caddy_ids "$p") || exit 0
     # An admin endpoint moved elsewhere: only Caddy's reload command knows it.
     if tr '\0' '\n' < "/proc/$p/environ" | grep -q '^CADDY_ADMIN='; then exit 0; fi
     mkdir -p "$R/caddy/sites" || exit 0
@@ -144,8 +146,8 @@ prepare_site() {
     done
     cp "$N" "$R/caddy/sites/${SITE##*/}" || exit 0
     xargs -0 -a "/proc/$p/environ" timeout 20 unshare -m sh -c \
-      'c=$1; d=$2; shift 2; mount --bind "$0/sites" "$d" && exec env -i "$@" env -u NOTIFY_SOCKET caddy adapt --config "$c" --adapter caddyfile' \
-      "$R/caddy" "$CADDYFILE" "${SITE%/*}" > "$R/caddy/next.json" 2>/dev/null || exit 0
+      'c=$1; d=$2; ids=$3; shift 3; mount --bind "$0/sites" "$d" && cd / && exec setpriv $ids env -i "$@" env -u NOTIFY_SOCKET caddy adapt --config "$c" --adapter caddyfile' \
+      "$R/caddy" "$CADDYFILE" "${SITE%/*}" "$ids" > "$R/caddy/next.json" 2>/dev/null || exit 0
     case $(head -c 9 "$R/caddy/next.json") in
       '{"admin":') exit 0 ;;
       '{'*) mv -f "$R/caddy/next.json" "$R/caddy/load.json" && say "caddy adapted" ;;

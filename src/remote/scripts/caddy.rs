@@ -11,9 +11,13 @@
 //! - `caddy_reload` runs the unit's own reload command, `caddy reload --config
 //!   /etc/caddy/Caddyfile --adapter caddyfile --force`, with the environment of Caddy's
 //!   process but its `NOTIFY_SOCKET` (the Caddyfile's `{$VAR}`s are read where it is
-//!   adapted), and
-//!   prints Caddy's reason when it refuses. Only when Caddy's process or binary is not
-//!   found does it fall back to `systemctl reload caddy`.
+//!   adapted), and prints Caddy's reason when it refuses. Only when Caddy's process,
+//!   its binary or `setpriv` is not found does it fall back to `systemctl reload caddy`.
+//! - That environment is Caddy's user's to change (its `PATH`, `LD_PRELOAD`, even an
+//!   entry without `=`), so whatever runs with it runs as Caddy's user, group and
+//!   groups (`caddy_ids`: the effective ids in `/proc/PID/status`, which the process
+//!   cannot forge, unlike the owner of `/proc/PID` of a process that made itself
+//!   undumpable), dropped by `setpriv` before the environment is taken.
 //! - `caddy_settle`, after a refused load, gives Caddy back the config it runs (read
 //!   from its admin endpoint), so systemd's reload state ends.
 //! - `caddy_load FILE` posts an adapted JSON config to the admin endpoint (one perl
@@ -37,11 +41,33 @@ caddy_pid() {
   printf '%s\n' "$cp_pid"
 }
 
-# caddy_reload: Caddy's unit's reload command, run with Caddy's own environment
-# (systemctl reload where that process is unknown); prints Caddy's reason on failure.
+# caddy_ids PID: setpriv's options for the user, group and groups process PID runs
+# as (its effective ids, from the kernel's status of it).
+caddy_ids() {
+  ci_u=; ci_g=; ci_s=
+  while read -r ci_k ci_a ci_b ci_rest; do
+    case $ci_k in
+      Uid:) ci_u=$ci_b ;;
+      Gid:) ci_g=$ci_b ;;
+      Groups:)
+        # shellcheck disable=SC2086 # one word per group
+        for ci_x in $ci_a $ci_b $ci_rest; do ci_s=${ci_s:+$ci_s,}$ci_x; done ;;
+    esac
+  done < "/proc/$1/status"
+  case $ci_u$ci_g in ""|*[!0-9]*) return 1 ;; esac
+  case $ci_s in *[!0-9,]*) return 1 ;; esac
+  if [ -n "$ci_s" ]; then ci_s="--groups=$ci_s"; else ci_s=--clear-groups; fi
+  printf '%s\n' "--reuid=$ci_u --regid=$ci_g $ci_s"
+}
+
+# caddy_reload: Caddy's unit's reload command, run as Caddy's user with Caddy's own
+# environment (systemctl reload where that process is unknown); prints Caddy's reason
+# on failure.
 caddy_reload() {
-  if cr_pid=$(caddy_pid) && command -v caddy >/dev/null 2>&1; then
-    xargs -0 -a "/proc/$cr_pid/environ" sh -c 'exec env -i "$@" env -u NOTIFY_SOCKET caddy reload --config "$0" --adapter caddyfile --force 2>&1' "$CADDYFILE"
+  if cr_pid=$(caddy_pid) && cr_ids=$(caddy_ids "$cr_pid") \
+    && command -v caddy >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1; then
+    # shellcheck disable=SC2086 # setpriv's three options
+    xargs -0 -a "/proc/$cr_pid/environ" setpriv $cr_ids sh -c 'cd / && exec env -i "$@" env -u NOTIFY_SOCKET caddy reload --config "$0" --adapter caddyfile --force 2>&1' "$CADDYFILE"
   else
     systemctl reload caddy 2>&1
   fi
