@@ -1544,3 +1544,50 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+#[test]
+fn the_first_deploy_places_the_other_slots_units_so_the_next_needs_no_reload() {
+    let Some(tb) = ready() else { return };
+    let app = "tplace";
+    fresh(tb, app, &["h4"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, app, &["h4"], 9126, "", ""));
+    let progress = || tb.ssh("h4", &format!("cat /var/lib/raijin/{app}/run/*/progress"));
+    let placed = || {
+        tb.ssh(
+            "h4",
+            &format!(
+                "cat /var/lib/raijin/{app}/slot-units.b 2>/dev/null || true; \
+                 cmp -s /etc/systemd/system/{app}-web@b1.service \
+                 /var/lib/raijin/{app}/releases/p1/.raijin/slots/b/units/{app}-web@b1.service && echo same; \
+                 systemctl is-active {app}-web@b1.service || true"
+            ),
+        )
+    };
+    assert!(deploy(&cfg, app, "p1").status.success());
+    let p = progress();
+    assert!(
+        p.contains("slot-started a") && p.contains("units-reloaded\n"),
+        "{p}"
+    );
+    // Slot b's unit file is in place, listed as slot b's, and not started.
+    assert_eq!(placed(), format!("{app}-web@b1.service\nsame\ninactive\n"));
+    // The first start in slot b needs no daemon-reload of its own.
+    assert!(deploy(&cfg, app, "p2").status.success());
+    let p = progress();
+    assert!(p.contains("slot-started b"), "{p}");
+    assert!(
+        !p.contains("units-reloaded"),
+        "slot b's start reloaded systemd:\n{p}"
+    );
+    assert_eq!(curl(tb, "h4", &format!("{app}.test"), "/version"), "p2\n");
+    // `down` removes them with the rest.
+    let out = run(&cfg, &["down", app, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        tb.ssh(
+            "h4",
+            &format!("ls /etc/systemd/system | grep -c '^{app}-' || true")
+        ),
+        "0\n"
+    );
+}

@@ -393,7 +393,9 @@ async fn check_and_confirm(
 ) {
     let timeout = health_timeout(&app);
     let mut told = Duration::ZERO;
+    let mut attempts = 0u32;
     let last = 'check: loop {
+        attempts += 1;
         let mut failing = None;
         for target in &targets {
             // No attempt may outlast the budget: the host must hear the verdict (and
@@ -437,7 +439,10 @@ async fn check_and_confirm(
                 ),
             );
         }
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        // A process that just started usually listens within milliseconds: look
+        // often at first (each look is one forwarded connection), then every 30 ms.
+        let pause = if attempts <= FAST_ATTEMPTS { 5 } else { 30 };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
     };
     let script = match &last {
         None => script::confirm(&layout, &id, word),
@@ -454,6 +459,10 @@ async fn check_and_confirm(
         );
     }
 }
+
+/// Health checks made 5 ms apart before they go 30 ms apart (about a fifth of a
+/// second of a process coming up).
+const FAST_ATTEMPTS: u32 = 40;
 
 /// How long a new release of `app` may take to become healthy.
 fn health_timeout(app: &AppConfig) -> Duration {

@@ -2,9 +2,12 @@
 //!
 //! - **As root**, for raijin's own scripts (deploy steps, history, status, bootstrap,
 //!   the journal readers): directly when the login user is root, else through
-//!   `sudo -n sh` (see [`scripts::root_shell`]). Scripts go to `sh -s` on stdin, so
-//!   their size is not limited by the command line; data uploads pass a short
-//!   script on the command line and the data on stdin.
+//!   `sudo -n sh` (see [`scripts::root_shell`]). Scripts go on stdin, so their size
+//!   is not limited by the command line: to `sh -s` as they are, or, from 2 KiB on,
+//!   gzip-compressed to a short command that unpacks the whole script before it runs
+//!   it (a host without gzip says so before anything runs, and gets its scripts as
+//!   they are from then on). Data uploads pass a short script on the command line and
+//!   the data on stdin.
 //! - **As the app's user**, for `exec` and the app shell: systemd runs the command
 //!   in the app dir with the current release's environment (see
 //!   [`scripts::operate`]).
@@ -30,6 +33,8 @@ pub struct Host {
     pub host: String,
     session: Arc<Session>,
     sudo: bool,
+    /// The host was found to lack gzip: its scripts go as they are.
+    unpacked: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A script that failed on a host: its exit status and what it said.
@@ -46,6 +51,32 @@ pub enum HostError {
     },
 }
 
+/// Scripts from this size on go gzip-compressed (the activation's program, the lock's
+/// and the build's scripts: text that shrinks to a third); smaller ones as they are.
+const PACK_FROM: usize = 2048;
+
+/// What runs a compressed script on the host: the whole script is unpacked (and its
+/// gzip checksum checked) before any of it runs, so a script cut short on the way
+/// never runs in part.
+const UNPACK: &str = "command -v gzip >/dev/null 2>&1 || { echo raijin-unpack: no gzip; exit 97; }\n\
+s=$(gzip -dc) || { echo 'the script arrived damaged' >&2; exit 1; }\n\
+eval \"$s\"";
+
+/// What [`UNPACK`] says, and exits 97 with, on a host without gzip, before anything of
+/// the script ran: the script is sent again as it is.
+const NO_GZIP: &[u8] = b"raijin-unpack: no gzip\n";
+
+/// `script` gzip-compressed, if it is big enough to gain from it.
+fn packed(script: &str) -> Option<Vec<u8>> {
+    use std::io::Write;
+    if script.len() < PACK_FROM {
+        return None;
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(script.as_bytes()).ok()?;
+    gz.finish().ok()
+}
+
 /// Output as it arrives: which stream, and the bytes.
 pub type OnOutput<'a> = &'a mut (dyn FnMut(OutputKind, &[u8]) + Send);
 
@@ -56,6 +87,7 @@ impl Host {
             host: host.to_string(),
             session,
             sudo,
+            unpacked: Arc::default(),
         }
     }
 
@@ -110,6 +142,16 @@ impl Host {
 
     fn root_stdin_command(&self) -> String {
         format!("{} -s", scripts::root_shell(self.sudo))
+    }
+
+    /// A command line that runs, as root, the gzip-compressed script on its stdin
+    /// (see [`packed`]).
+    fn root_packed_command(&self) -> String {
+        format!(
+            "{} -c {}",
+            scripts::root_shell(self.sudo),
+            shell_quote(UNPACK)
+        )
     }
 
     /// Run `script` as root; fail with its stderr when it exits non-zero.
@@ -230,18 +272,65 @@ impl Host {
         script: &str,
         on_output: OnOutput<'_>,
     ) -> Result<ExitStatus, Box<SshError>> {
+        use std::sync::atomic::Ordering;
         let started = std::time::Instant::now();
-        let result = self
-            .session
+        let gz = if self.unpacked.load(Ordering::Relaxed) {
+            None
+        } else {
+            packed(script)
+        };
+        let mut sent = script.len();
+        let result = match gz {
+            Some(gz) => {
+                sent = gz.len();
+                let mut no_gzip = false;
+                let mut first = true;
+                let mut watch = |k: OutputKind, d: &[u8]| {
+                    if first && k == OutputKind::Stdout && d.starts_with(NO_GZIP) {
+                        no_gzip = true;
+                        return;
+                    }
+                    first = false;
+                    on_output(k, d);
+                };
+                let result = self
+                    .session
+                    .exec_with(
+                        &self.root_packed_command(),
+                        Stdin::Bytes(gz.into()),
+                        &mut watch,
+                    )
+                    .await
+                    .map_err(Box::new);
+                if no_gzip && matches!(result, Ok(ExitStatus::Code(97))) {
+                    self.unpacked.store(true, Ordering::Relaxed);
+                    sent = script.len();
+                    self.exec_plain(script, on_output).await
+                } else {
+                    result
+                }
+            }
+            None => self.exec_plain(script, on_output).await,
+        };
+        self.ran(what, started);
+        tracing::debug!(host = %self.host, what, bytes = script.len(), sent, "host script sent");
+        result
+    }
+
+    /// Run `script` as root, given as it is to `sh -s`.
+    async fn exec_plain(
+        &self,
+        script: &str,
+        on_output: OnOutput<'_>,
+    ) -> Result<ExitStatus, Box<SshError>> {
+        self.session
             .exec_with(
                 &self.root_stdin_command(),
                 Stdin::Bytes(script.as_bytes().to_vec().into()),
                 on_output,
             )
             .await
-            .map_err(Box::new);
-        self.ran(what, started);
-        result
+            .map_err(Box::new)
     }
 
     /// Log (at debug level) how long the host script `what` took.
@@ -340,5 +429,87 @@ impl tokio::io::AsyncRead for NeverEnds {
         _buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// `sh -c UNPACK` with `input` on its stdin, as the host runs it.
+    fn unpack(input: &[u8]) -> std::process::Output {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(UNPACK)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    #[test]
+    fn a_packed_script_runs_as_the_shell_would_run_it() {
+        // Long enough to be packed: functions, set -e, quoting, an exit status.
+        let mut script = String::from(scripts::PRELUDE);
+        script.push_str("f() { printf '%s|' \"$@\"; }\nf 'a b' \"c'd\" \"\\$x\"\necho\n");
+        for i in 0..200 {
+            script.push_str(&format!("v{i}=$(( {i} * 2 ))\n"));
+        }
+        script.push_str("echo \"$v199\"\nfalse\necho not reached\n");
+        let gz = packed(&script).expect("a script of this size is packed");
+        assert!(
+            gz.len() * 2 < script.len(),
+            "{} of {}",
+            gz.len(),
+            script.len()
+        );
+        let out = unpack(&gz);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "a b|c'd|$x|\n398\n",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "set -e stops at `false`");
+        assert!(packed("echo small").is_none());
+    }
+
+    #[test]
+    fn without_gzip_the_unpacker_says_so_and_runs_nothing() {
+        let empty = tempfile::tempdir().unwrap();
+        let gz = packed(&format!("echo ran\n{}", "# padding\n".repeat(400))).unwrap();
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(UNPACK)
+            .env("PATH", empty.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&gz).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.stdout, NO_GZIP);
+        assert_eq!(out.status.code(), Some(97));
+    }
+
+    #[test]
+    fn a_packed_script_cut_short_runs_none_of_it() {
+        let mut script = String::from("echo first\n");
+        script.push_str(&"# padding\n".repeat(400));
+        script.push_str("echo last\n");
+        let gz = packed(&script).unwrap();
+        let out = unpack(&gz[..gz.len() - 6]);
+        assert!(out.stdout.is_empty(), "{:?}", out.stdout);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("arrived damaged"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

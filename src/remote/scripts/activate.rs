@@ -249,6 +249,25 @@ stop_drain() {
   fi
 }
 
+# place_other REL SLOT: while systemd reloads anyway, put the unit files of REL's
+# other slot in place where that slot never had any (a first deploy), unstarted, so
+# that the first start there needs no daemon-reload of its own. They are listed as
+# that slot's first (the list before the files), so whatever removes the slot's
+# units removes these.
+place_other() {
+  case $2 in a) po=b ;; *) po=a ;; esac
+  [ ! -e "$S/slot-units.$po" ] || return 0
+  O="$S/releases/$1/.raijin/slots/$po/units"
+  : > "$S/slot-units.$po.new"
+  for f in "$O"/*; do
+    if [ -f "$f" ] && [ ! -e "$U/${f##*/}" ]; then printf '%s\n' "${f##*/}" >> "$S/slot-units.$po.new"; fi
+  done
+  mv -f "$S/slot-units.$po.new" "$S/slot-units.$po"
+  while read -r n; do
+    { install -m 0644 "$O/$n" "$U/.$n.new" && mv -f "$U/.$n.new" "$U/$n"; } || true
+  done < "$S/slot-units.$po"
+}
+
 # start_slot REL SLOT: run REL's web process in SLOT, beside whatever serves. A slot
 # still running REL (it served just before, and drains) is taken as it is: a rollback
 # right after a deploy only moves the traffic back.
@@ -292,7 +311,11 @@ start_slot() {
     if [ -f "$f" ]; then printf '%s\n' "${f##*/}" >> "$S/slot-units.$slot.new"; fi
   done
   mv -f "$S/slot-units.$slot.new" "$S/slot-units.$slot"
-  if [ $changed = 1 ] && ! systemctl daemon-reload; then err='systemctl daemon-reload failed'; return 1; fi
+  if [ $changed = 1 ]; then
+    place_other "$rel" "$slot"
+    if ! systemctl daemon-reload; then err='systemctl daemon-reload failed'; return 1; fi
+    say units-reloaded
+  fi
   inst=$(cat "$D/instances" 2>/dev/null || true)
   # shellcheck disable=SC2086 # one word per unit
   if [ -n "$inst" ] && ! out=$(systemctl restart $inst 2>&1); then

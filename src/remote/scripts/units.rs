@@ -91,6 +91,8 @@ pick() {
 chosen=$(
   pick - $(cat "$S/current/.raijin/instances" 2>/dev/null || true)
   for sl in a b; do
+    # A slot that never ran a release (its unit files placed ahead) has no units yet.
+    [ -e "$S/slot-$sl" ] || continue
     role="$sl:standby"; if [ "$sl" = "$active" ]; then role="$sl:serving"; fi
     pick "$role" $(cat "$S/slot-units.$sl" 2>/dev/null || true)
   done
