@@ -144,16 +144,6 @@ impl Host {
         format!("{} -s", scripts::root_shell(self.sudo))
     }
 
-    /// A command line that runs, as root, the gzip-compressed script on its stdin
-    /// (see [`packed`]).
-    fn root_packed_command(&self) -> String {
-        format!(
-            "{} -c {}",
-            scripts::root_shell(self.sudo),
-            shell_quote(UNPACK)
-        )
-    }
-
     /// Run `script` as root; fail with its stderr when it exits non-zero.
     pub async fn script(&self, what: &str, script: &str) -> Result<Output, HostError> {
         let mut stdout = Vec::new();
@@ -296,7 +286,8 @@ impl Host {
                 let result = self
                     .session
                     .exec_with(
-                        &self.root_packed_command(),
+                        // The gzip-compressed script on stdin (see `packed`).
+                        &self.root_command(UNPACK),
                         Stdin::Bytes(gz.into()),
                         &mut watch,
                     )
