@@ -238,13 +238,18 @@ fn failed_health_check_rolls_back_audits_and_marks_bad() {
     fresh(tb, "thealth", &["h1"]);
     let (_d, cfg) = tb.temp_config(&binary_app(tb, "thealth", &["h1"], 9104, "", ""));
     assert!(deploy(&cfg, "thealth", "g1").status.success());
-    // The next release answers 500 on its health path.
+    // The next release answers 500 on its health path, within a short health budget.
     std::fs::write(
         &cfg,
-        binary_app(tb, "thealth", &["h1"], 9104, "", "").replace(
-            "PORT = \"9104\"\n",
-            "PORT = \"9104\"\nHELLO_FAIL_HEALTH = \"1\"\n",
-        ),
+        binary_app(tb, "thealth", &["h1"], 9104, "", "")
+            .replace(
+                "PORT = \"9104\"\n",
+                "PORT = \"9104\"\nHELLO_FAIL_HEALTH = \"1\"\n",
+            )
+            .replace(
+                "health_path = \"/health\"\n",
+                "health_path = \"/health\"\nhealth_timeout_secs = 6\n",
+            ),
     )
     .unwrap();
     let started = Instant::now();

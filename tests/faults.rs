@@ -3,7 +3,8 @@
 //! loop on the host asks Caddy every 20 ms. Whatever dies, the host ends on one whole
 //! release (its `current`, its unit file and what it serves agree), no request fails,
 //! and the next deploy needs no flag. A link cut during the health wait of a failing
-//! release: the host goes back to the previous release by itself.
+//! release: the host goes back to the previous release by itself. A wall clock set
+//! forward during the activation (a stand-in `date`): no verdict changes.
 
 #[path = "common/apps.rs"]
 mod apps;
@@ -349,4 +350,85 @@ fn a_cut_during_the_health_wait_of_a_failing_release_reverts_on_the_host() {
         "{out}"
     );
     assert_eq!(lines.last(), Some(&"200"), "{out}");
+}
+
+/// Puts a `date` on the host whose wall clock is set an hour forward at every reading
+/// of `date +%s` (a test stand-in for a clock stepped by NTP or an operator while an
+/// activation waits); removed when dropped.
+struct JumpingClock<'a> {
+    tb: &'a Testbed,
+    host: &'a str,
+}
+
+impl<'a> JumpingClock<'a> {
+    fn install(tb: &'a Testbed, host: &'a str) -> JumpingClock<'a> {
+        tb.ssh(
+            host,
+            "cat > /usr/local/sbin/date <<'SH'\n#!/bin/sh\n\
+             # test stand-in: each reading of the epoch is an hour after the one before\n\
+             if [ \"$*\" = +%s ]; then\n\
+             n=$(cat /run/jumping-clock 2>/dev/null || echo 0); echo $((n + 1)) > /run/jumping-clock\n\
+             echo $(($(/usr/bin/date +%s) + 3600 * n)); exit 0\nfi\n\
+             exec /usr/bin/date \"$@\"\nSH\n\
+             chmod 755 /usr/local/sbin/date; rm -f /run/jumping-clock",
+        );
+        JumpingClock { tb, host }
+    }
+    fn readings(&self) -> u32 {
+        let n = self
+            .tb
+            .ssh(self.host, "cat /run/jumping-clock 2>/dev/null || echo 0");
+        n.trim().parse().unwrap_or(0)
+    }
+}
+
+impl Drop for JumpingClock<'_> {
+    fn drop(&mut self) {
+        self.tb.ssh(
+            self.host,
+            "rm -f /usr/local/sbin/date /run/jumping-clock || true",
+        );
+    }
+}
+
+/// The host's budgets run on a clock that never steps: a wall clock set forward
+/// during the health wait neither fails a healthy release nor hides why a failing one
+/// was reverted.
+#[test]
+fn a_wall_clock_set_forward_during_the_activation_changes_no_verdict() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host(HOST);
+    let app = "tclock";
+    apps::fresh(tb, app, &[HOST]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("raijin.toml");
+    let bad_cfg = dir.path().join("failing.toml");
+    std::fs::write(&cfg, config(tb, app, 9162, false)).unwrap();
+    std::fs::write(&bad_cfg, config(tb, app, 9162, true)).unwrap();
+    let first = run(&cfg, &["deploy", app, "--version", "c1", "--yes"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+
+    let clock = JumpingClock::install(tb, HOST);
+    let ok = run(&cfg, &["deploy", app, "--version", "c2", "--yes"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let served = tb.ssh(
+        HOST,
+        &format!("curl -s -m 10 -H 'Host: {app}.test' http://127.0.0.1/version"),
+    );
+    assert_eq!(served, "c2\n");
+    let bad = run(&bad_cfg, &["deploy", app, "--version", "c3", "--yes"]);
+    assert!(!bad.status.success());
+    let err = stderr(&bad);
+    assert!(
+        err.contains("health check failed") && err.contains("c2 is serving again"),
+        "{err}"
+    );
+    // The stand-in was read (the activation looked at the wall clock, and it jumped).
+    assert!(clock.readings() > 0, "the jumping clock was never read");
+    drop(clock);
+    let served = tb.ssh(
+        HOST,
+        &format!("curl -s -m 10 -H 'Host: {app}.test' http://127.0.0.1/version"),
+    );
+    assert_eq!(served, "c2\n");
 }

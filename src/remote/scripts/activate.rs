@@ -54,8 +54,11 @@ S=@S@; U=@UNITDIR@; SITE=@SITE@; CADDYFILE=@CADDYFILE@; APP=@APP@
 id=$1; target=$2; units_timeout=$3; confirm=$4; confirm_timeout=$5; drain=$6
 R="$S/run/$id"
 printf '%s\n' "$$" > "$R/pid.new" && mv -f "$R/pid.new" "$R/pid"
+# tick: t = whole seconds on the kernel's uptime clock, which never steps: the
+# budgets hold when the wall clock is set (NTP, an operator) during the activation.
+tick() { read -r t _ < /proc/uptime; t=${t%%.*}; }
 # One budget for becoming healthy, from now: the units, and raijin's word(s).
-started=$(date +%s)
+tick; started=$t
 deadline=$((started + units_timeout))
 if [ "$confirm" = 1 ]; then deadline=$((started + confirm_timeout)); fi
 err=""; bad_unit=""; prev=""; switched=0; inst_wait=""; restarts0=""; prep=""; slot_warm=0
@@ -352,7 +355,8 @@ wait_units() {
     else
       good=0
       if [ "$bad_state" = failed ]; then err="unit $bad_unit is failed"; return 1; fi
-      if [ "$(date +%s)" -ge "$end" ]; then
+      tick
+      if [ "$t" -ge "$end" ]; then
         err="unit $bad_unit is ${bad_state:-unknown} after $units_timeout s"; return 1
       fi
     fi
@@ -383,7 +387,8 @@ restarted() {
 # await WHAT: raijin's word (R/WHAT, or R/reject with the reason), within the budget.
 await() {
   end=$deadline
-  say "await-$1 $end"
+  # The line carries the deadline on the wall clock, for the message of a lost link.
+  tick; say "await-$1 $(($(date +%s) + end - t))"
   polls=0
   while :; do
     if [ -e "$R/$1" ]; then say "confirmed $1"; return 0; fi
@@ -391,7 +396,8 @@ await() {
     polls=$((polls + 1))
     if [ -n "$inst_wait" ] && [ $((polls % 25)) = 0 ] && restarted; then return 1; fi
     if [ -e "$R/reject" ]; then err=$(cat "$R/reject"); return 1; fi
-    if [ "$(date +%s)" -ge "$end" ]; then
+    tick
+    if [ "$t" -ge "$end" ]; then
       err="not confirmed healthy within $confirm_timeout s (no word from raijin: its link or raijin itself was lost)"
       return 1
     fi

@@ -111,11 +111,15 @@ impl AsApp {
 
     /// An interactive shell on the caller's terminal (bash if the host has it,
     /// else sh): `systemd-run --pty` forwards window-size changes and
-    /// signals typed at the terminal, and exits with the shell's status.
+    /// signals typed at the terminal, and exits with the shell's status. The
+    /// unit outlives the shell by a fifth of a second, holding the terminal open:
+    /// systemd-run stops forwarding when the unit ends, and what a shell printed
+    /// just before `exit` would otherwise be lost.
     pub fn pty_shell(&self) -> String {
         format!(
             "s=/bin/sh; if [ -x /bin/bash ]; then s=/bin/bash; fi\n\
-             exec systemd-run --quiet --pty --wait --collect --service-type=exec {} -p \"Environment=SHELL=$s\" \"$s\"\n",
+             exec systemd-run --quiet --pty --wait --collect --service-type=exec {} -p \"Environment=SHELL=$s\" \
+             /bin/sh -c '\"$0\"; rc=$?; sleep 0.2; exit $rc' \"$s\"\n",
             self.properties()
         )
     }

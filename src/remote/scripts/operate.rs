@@ -104,6 +104,11 @@ mod tests {
             s.contains("exec systemd-run --quiet --pty --wait --collect --service-type=exec -p User=shop-user -p Group=shop-user -p WorkingDirectory=/opt/raijin/shop"),
             "{s}"
         );
-        assert!(s.ends_with("-p \"Environment=SHELL=$s\" \"$s\"\n"), "{s}");
+        assert!(
+            s.ends_with(
+                "-p \"Environment=SHELL=$s\" /bin/sh -c '\"$0\"; rc=$?; sleep 0.2; exit $rc' \"$s\"\n"
+            ),
+            "{s}"
+        );
     }
 }

@@ -128,14 +128,16 @@ EOF
   if [ -n "$try" ] && ! out=$(systemctl try-restart $try 2>&1); then err="${err:+$err; }systemctl try-restart failed: $out"; fi
   # Let what started settle (a quick crash and its automatic restart), within @SETTLE@ s.
   if [ "$ACTION" != stop ] && [ -n "$run$try" ]; then
-    end=$(($(date +%s) + @SETTLE@))
+    # The kernel's uptime clock, which never steps (a wall clock set meanwhile).
+    read -r t _ < /proc/uptime; end=$((${t%%.*} + @SETTLE@))
     while :; do
       # shellcheck disable=SC2086 # one word per unit
       case " $(systemctl is-active $run $try 2>/dev/null | tr '\n' ' ')" in
         *" activating "*|*" deactivating "*|*" reloading "*) ;;
         *) break ;;
       esac
-      [ "$(date +%s)" -lt "$end" ] || break
+      read -r t _ < /proc/uptime
+      [ "${t%%.*}" -lt "$end" ] || break
       sleep 0.1
     done
   fi
