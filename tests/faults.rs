@@ -13,7 +13,7 @@ mod common;
 mod load;
 
 use std::io::BufRead as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -169,20 +169,32 @@ fn config(tb: &Testbed, app: &str, port: u16, failing: bool) -> String {
     )
 }
 
+/// A fresh `app` on [`HOST`] with a healthy and a failing config (in the returned
+/// directory), and `version` deployed with the healthy one.
+fn deployed(
+    tb: &Testbed,
+    app: &str,
+    port: u16,
+    version: &str,
+) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    apps::fresh(tb, app, &[HOST]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("raijin.toml");
+    let bad_cfg = dir.path().join("failing.toml");
+    std::fs::write(&cfg, config(tb, app, port, false)).unwrap();
+    std::fs::write(&bad_cfg, config(tb, app, port, true)).unwrap();
+    let first = run(&cfg, &["deploy", app, "--version", version, "--yes"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    (dir, cfg, bad_cfg)
+}
+
 #[test]
 fn a_killed_raijin_or_a_cut_link_anywhere_in_the_activation_leaves_one_whole_release() {
     let Some(tb) = ready() else { return };
     let _lock = lock_host(HOST);
     let app = "tfault";
     let domain = "tfault.test";
-    apps::fresh(tb, app, &[HOST]);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("raijin.toml");
-    let bad_cfg = dir.path().join("failing.toml");
-    std::fs::write(&cfg, config(tb, app, 9160, false)).unwrap();
-    std::fs::write(&bad_cfg, config(tb, app, 9160, true)).unwrap();
-    let first = run(&cfg, &["deploy", app, "--version", "f0", "--yes"]);
-    assert!(first.status.success(), "{}", stderr(&first));
+    let (_dir, cfg, bad_cfg) = deployed(tb, app, 9160, "f0");
     let load = Load::start(tb, HOST, domain);
 
     let points: &[(Fault, At, u64, bool)] = &[
@@ -399,14 +411,7 @@ fn a_wall_clock_set_forward_during_the_activation_changes_no_verdict() {
     let Some(tb) = ready() else { return };
     let _lock = lock_host(HOST);
     let app = "tclock";
-    apps::fresh(tb, app, &[HOST]);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("raijin.toml");
-    let bad_cfg = dir.path().join("failing.toml");
-    std::fs::write(&cfg, config(tb, app, 9162, false)).unwrap();
-    std::fs::write(&bad_cfg, config(tb, app, 9162, true)).unwrap();
-    let first = run(&cfg, &["deploy", app, "--version", "c1", "--yes"]);
-    assert!(first.status.success(), "{}", stderr(&first));
+    let (_dir, cfg, bad_cfg) = deployed(tb, app, 9162, "c1");
 
     let clock = JumpingClock::install(tb, HOST);
     let ok = run(&cfg, &["deploy", app, "--version", "c2", "--yes"]);
