@@ -31,6 +31,11 @@ pub fn read_stdin_within(buf: &mut [u8], timeout_ms: i32) -> std::io::Result<Opt
     Ok(Some(n as usize))
 }
 
+/// Lowercase hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data))
+}
+
 /// `bytes` random bytes as lowercase hex, from the OS's generator (falling back to
 /// the clock and process id, which keeps ids unique if not unpredictable).
 pub fn random_hex(bytes: usize) -> String {

@@ -833,6 +833,126 @@ fn a_caddy_change_while_a_slot_starts_is_kept_at_the_switch() {
     fresh(tb, "tkeepcfg", &["h5"]);
 }
 
+/// A rollback to the slot that served before loads the Caddy config kept from the
+/// switch to that slot, without adapting it again; a changed Caddy setup (another
+/// site added, Caddy restarted) is adapted anew and stays.
+#[test]
+fn a_rollback_loads_the_config_kept_from_the_last_switch_unless_caddy_changed() {
+    let Some(tb) = ready() else { return };
+    let _lock = lock_host("h5");
+    let _c = SshOnDrop {
+        tb,
+        host: "h5",
+        cmd: "rm -f /etc/caddy/raijin/zz-tkeptsw.caddy; systemctl reload caddy",
+    };
+    fresh(tb, "tkeptsw", &["h5"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tkeptsw", &["h5"], 9127, "", ""));
+    assert!(deploy(&cfg, "tkeptsw", "s1").status.success());
+    assert!(deploy(&cfg, "tkeptsw", "s2").status.success());
+    let progress = || tb.ssh("h5", "cat /var/lib/raijin/tkeptsw/run/*/progress");
+    let rollback = |want: &str| {
+        let out = run(&cfg, &["rollback", "tkeptsw", "--yes"]);
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            curl(tb, "h5", "tkeptsw.test", "/version"),
+            format!("{want}\n")
+        );
+        progress()
+    };
+    // s1's slot serves again with the config adapted when s1 went in.
+    let p = rollback("s1");
+    assert!(
+        p.contains("caddy adapted (kept)\n") && p.contains("caddy loaded\n"),
+        "{p}"
+    );
+    // Kept configs are root's alone, like the rest of the state directory's files.
+    assert_eq!(
+        tb.ssh(
+            "h5",
+            "stat -c '%a %U' /var/lib/raijin/tkeptsw/caddy-adapted"
+        )
+        .trim(),
+        "700 root"
+    );
+    let p = rollback("s2");
+    assert!(p.contains("caddy adapted (kept)\n"), "{p}");
+    // Another site goes in: what was kept no longer fits, and the site stays.
+    tb.ssh(
+        "h5",
+        "printf 'http://zz-tkeptsw.test {\\n\\trespond added\\n}\\n' > /etc/caddy/raijin/zz-tkeptsw.caddy; systemctl reload caddy",
+    );
+    for want in ["s1", "s2"] {
+        let p = rollback(want);
+        assert!(
+            p.contains("caddy adapted\n") && !p.contains("(kept)"),
+            "a config kept from before the new site was loaded:\n{p}"
+        );
+        assert_eq!(curl(tb, "h5", "zz-tkeptsw.test", "/"), "added");
+    }
+    // Both slots' configs are kept with the new site now.
+    assert!(rollback("s1").contains("caddy adapted (kept)\n"));
+    // Caddy restarted: another process, maybe another environment.
+    tb.ssh("h5", "systemctl restart caddy");
+    let p = rollback("s2");
+    assert!(
+        p.contains("caddy adapted\n") && !p.contains("(kept)"),
+        "a config kept for another Caddy process was loaded:\n{p}"
+    );
+    assert_eq!(curl(tb, "h5", "zz-tkeptsw.test", "/"), "added");
+    fresh(tb, "tkeptsw", &["h5"]);
+}
+
+/// The host keeps the activation program (root's, named by its SHA-256): later
+/// activations do not send it, and a kept copy that differs from its name is sent
+/// again instead of run.
+#[test]
+fn the_activation_program_is_kept_on_the_host_and_a_changed_copy_is_replaced() {
+    let Some(tb) = ready() else { return };
+    let _host = share_host("h4");
+    fresh(tb, "tkeptprog", &["h4"]);
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tkeptprog", &["h4"], 9128, "", ""));
+    let look = || {
+        tb.ssh(
+            "h4",
+            "cd /var/lib/raijin/tkeptprog/bin && stat -c '%a %U' . && for f in activate-*.sh; do \
+             echo \"$f $(stat -c %i \"$f\") $(sha256sum < \"$f\" | cut -d' ' -f1)\"; done",
+        )
+    };
+    assert!(deploy(&cfg, "tkeptprog", "p1").status.success());
+    let first = look();
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines.len(), 2, "{first}");
+    assert_eq!(lines[0], "700 root");
+    let w: Vec<&str> = lines[1].split(' ').collect();
+    assert_eq!(w[0], format!("activate-{}.sh", w[2]), "{first}");
+    // Not sent again: the same file.
+    assert!(deploy(&cfg, "tkeptprog", "p2").status.success());
+    assert_eq!(look(), first);
+    // A copy that no longer matches its name is never run: it is replaced.
+    tb.ssh(
+        "h4",
+        "for f in /var/lib/raijin/tkeptprog/bin/activate-*.sh; do printf 'touch /tmp/tkeptprog-ran\\n' >> \"$f\"; done; rm -f /tmp/tkeptprog-ran",
+    );
+    let out = run(&cfg, &["rollback", "tkeptprog", "--yes"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(curl(tb, "h4", "tkeptprog.test", "/version"), "p1\n");
+    let again = look();
+    let w2: Vec<&str> = again
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split(' ')
+        .collect();
+    assert_eq!((w2[0], w2[2]), (w[0], w[2]), "{again}");
+    assert_ne!(w2[1], w[1], "the changed copy was not replaced: {again}");
+    assert_eq!(
+        tb.ssh("h4", "test -e /tmp/tkeptprog-ran && echo ran || echo no")
+            .trim(),
+        "no"
+    );
+    fresh(tb, "tkeptprog", &["h4"]);
+}
+
 #[test]
 fn prune_never_drops_the_current_or_the_previous_release() {
     let Some(tb) = ready() else { return };

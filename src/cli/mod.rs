@@ -230,10 +230,19 @@ pub fn main() -> ExitCode {
     // Local time for log lines must be read while the process has one thread.
     logs::capture_local_offset();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A pipeline command's work is waiting on its hosts: one thread does it without
+    // handing every wake-up across threads. The console and the log follower keep a
+    // pool (the follower writes from a blocking section).
+    let one_thread = matches!(
+        &cli.command,
+        Some(Command::Deploy(_) | Command::Rollback(_))
+    );
+    let mut builder = if one_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -15,13 +15,13 @@ use tokio::sync::mpsc;
 
 use super::http;
 use crate::config::AppConfig;
-use crate::engine::Host;
 use crate::engine::events::{Events, Step};
+use crate::engine::{Host, HostError};
 use crate::remote::Layout;
-use crate::remote::scripts::activate::{self as script, Params, Word};
+use crate::remote::scripts::activate::{self as script, Params, Program, Word};
 use crate::remote::scripts::inspect::journal_tail;
 use crate::remote::units;
-use crate::ssh::OutputKind;
+use crate::ssh::{ExitStatus, OutputKind};
 
 /// How long a release without an HTTP health check has to get its units active
 /// (apps with a proxy set `health_timeout_secs`).
@@ -100,8 +100,30 @@ pub(crate) async fn activate(
         drain_secs: app.proxy.as_ref().map_or(0, |p| p.drain_secs),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let start = script::start(layout, &params);
-    let exec = r.script_lines("activating the release", &start, tx);
+    // The host keeps the program from its last activation: sent only when it has not
+    // (the first activation of the app by this raijin, or a copy that differs).
+    let exec = async {
+        let kept = script::start(layout, &params, Program::Kept);
+        match r
+            .script_lines("activating the release", &kept, tx.clone())
+            .await
+        {
+            Err(HostError::Failed {
+                status: ExitStatus::Code(96),
+                stderr,
+                ..
+            }) if stderr.trim() == script::PROGRAM_MISSING => {
+                let sent = script::start(layout, &params, Program::Sent);
+                r.script_lines("activating the release", &sent, tx).await
+            }
+            other => {
+                if let Err(e) = &other {
+                    tracing::debug!(host = %r.host, "activation start: {e}");
+                }
+                other
+            }
+        }
+    };
     let mut seen = Seen::default();
     let mut health: Option<tokio::task::JoinHandle<()>> = None;
     let drive = async {
@@ -439,10 +461,7 @@ async fn check_and_confirm(
                 ),
             );
         }
-        // A process that just started usually listens within milliseconds: look
-        // often at first (each look is one forwarded connection), then every 30 ms.
-        let pause = if attempts <= FAST_ATTEMPTS { 5 } else { 30 };
-        tokio::time::sleep(Duration::from_millis(pause)).await;
+        tokio::time::sleep(check_pause(attempts, waited)).await;
     };
     let script = match &last {
         None => script::confirm(&layout, &id, word),
@@ -463,6 +482,21 @@ async fn check_and_confirm(
 /// Health checks made 5 ms apart before they go 30 ms apart (about a fifth of a
 /// second of a process coming up).
 const FAST_ATTEMPTS: u32 = 40;
+
+/// The pause before the next health check. A process that just started usually
+/// listens within milliseconds: look often at first (each look is one forwarded
+/// connection), then every 30 ms, and every 100 ms once it has been failing for 2 s
+/// (a slow boot, or a release that will not become healthy: each look costs raijin
+/// and the host work).
+fn check_pause(attempts: u32, waited: Duration) -> Duration {
+    Duration::from_millis(if attempts <= FAST_ATTEMPTS {
+        5
+    } else if waited < Duration::from_secs(2) {
+        30
+    } else {
+        100
+    })
+}
 
 /// How long a new release of `app` may take to become healthy.
 fn health_timeout(app: &AppConfig) -> Duration {
@@ -495,6 +529,14 @@ async fn journal(r: &Host, unit: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_checks_slow_down_after_the_first_seconds() {
+        let ms = |a, w: u64| check_pause(a, Duration::from_millis(w)).as_millis();
+        assert_eq!((ms(1, 0), ms(FAST_ATTEMPTS, 190)), (5, 5));
+        assert_eq!((ms(FAST_ATTEMPTS + 1, 200), ms(80, 1999)), (30, 30));
+        assert_eq!(ms(100, 2000), 100);
+    }
 
     #[test]
     fn outcomes() {

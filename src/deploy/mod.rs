@@ -207,41 +207,61 @@ pub async fn deploy(
         .collect();
     let masked = events.masking(secret_values);
     let events = &masked;
-    let (hosts, skipped) = preflight(engine, &requested, req.skip_unreachable, events).await?;
     let by = plan::deployer();
-    events.finished(
-        None,
-        Step::Plan,
-        plan_started.elapsed(),
-        Some(format!(
-            "{} {} → {}",
-            app.name,
-            version.id,
-            hosts.join(", ")
-        )),
-    );
-
-    let remotes = engine.hosts(&hosts)?;
-    let info = LockInfo::new(&by, &version.id, "deploy");
-    // Recorded for the releases a migration of a legacy host brings over.
-    let instances = units::legacy_instances(&app);
-    lock::lock_all(
-        &remotes,
-        &layout,
-        &info,
-        req.lock_wait,
-        req.force_unlock,
-        &instances,
-        "",
-        events,
-    )
-    .await?;
-
-    let prepared = async {
-        build::build(&app, &dir, &version.id, events).await?;
-        build::render(&app, &layout, &version, &by, env, events).await
-    }
-    .await;
+    // Connecting, locking and the local bundle: reaching the hosts and hashing the
+    // artifact overlap when there is no build command (whose effects should wait
+    // until every host is known reachable and locked).
+    let reach = async {
+        let (hosts, skipped) = preflight(engine, &requested, req.skip_unreachable, events).await?;
+        events.finished(
+            None,
+            Step::Plan,
+            plan_started.elapsed(),
+            Some(format!(
+                "{} {} → {}",
+                app.name,
+                version.id,
+                hosts.join(", ")
+            )),
+        );
+        let remotes = engine.hosts(&hosts)?;
+        let info = LockInfo::new(&by, &version.id, "deploy");
+        // Recorded for the releases a migration of a legacy host brings over.
+        let instances = units::legacy_instances(&app);
+        lock::lock_all(
+            &remotes,
+            &layout,
+            &info,
+            req.lock_wait,
+            req.force_unlock,
+            &instances,
+            "",
+            events,
+        )
+        .await?;
+        Ok::<_, anyhow::Error>((remotes, skipped))
+    };
+    let (reached, prepared) = if app.build.is_none() {
+        let (reached, rendered) = tokio::join!(
+            reach,
+            build::render(&app, &layout, &version, &by, env, events)
+        );
+        (reached, rendered)
+    } else {
+        let reached = reach.await;
+        let prepared = match &reached {
+            Ok(_) => {
+                async {
+                    build::build(&app, &dir, &version.id, events).await?;
+                    build::render(&app, &layout, &version, &by, env, events).await
+                }
+                .await
+            }
+            Err(_) => Err(anyhow::anyhow!("not built")),
+        };
+        (reached, prepared)
+    };
+    let (remotes, skipped) = reached?;
     let rendered = match prepared {
         Ok(r) => Arc::new(r),
         Err(e) => {

@@ -400,7 +400,7 @@ async fn base_manifest(
 
 /// `text` as a manifest, if the sha256 of the file is `sum` and it validates.
 fn parse_manifest(text: String, sum: &str) -> Option<(String, crate::bundle::Manifest)> {
-    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())) != sum {
+    if crate::util::sha256_hex(text.as_bytes()) != sum {
         return None;
     }
     let m = crate::bundle::Manifest::from_json(&text).ok()?;
@@ -532,7 +532,7 @@ fn remember_manifest(json: &str) {
         return;
     };
     let text = format!("{json}\n");
-    let sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    let sum = crate::util::sha256_hex(text.as_bytes());
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }

@@ -14,6 +14,9 @@ use super::hostkey::{self, Verdict};
 use super::liveness::{self, Watched};
 use super::{Prompter, SshError, Target};
 
+/// Bytes read from the socket at a time (SSH packets are at most 35,000 bytes).
+const READ_BUFFER: usize = 64 * 1024;
+
 /// One live connection (and the jump connection it rides on, kept alive).
 pub(crate) struct Conn {
     pub handle: client::Handle<Client>,
@@ -295,6 +298,9 @@ pub(crate) fn connect<'a>(
                 .map_err(|e| conn_err(e.to_string()))?;
                 let _ = tcp.set_nodelay(true);
                 let (tcp, live) = Watched::new(tcp);
+                // russh reads each packet's length, then its body: a read buffer
+                // turns those two reads per packet into one per burst.
+                let tcp = tokio::io::BufReader::with_capacity(READ_BUFFER, tcp);
                 let r = tokio::time::timeout(
                     p.connect_timeout,
                     client::connect_stream(config, tcp, handler),
@@ -325,6 +331,7 @@ pub(crate) fn connect<'a>(
                     ))
                 })?;
                 let (stream, live) = Watched::new(channel.into_stream());
+                let stream = tokio::io::BufReader::with_capacity(READ_BUFFER, stream);
                 let r = tokio::time::timeout(
                     p.connect_timeout,
                     client::connect_stream(config, stream, handler),

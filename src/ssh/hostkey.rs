@@ -194,6 +194,9 @@ fn hashed_matches(host: &str, salt_and_hash: &str) -> bool {
 
 /// `*` and `?` wildcard match, case-insensitive like OpenSSH host patterns.
 fn glob(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return pattern.eq_ignore_ascii_case(text);
+    }
     let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
     let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
     let (mut pi, mut ti) = (0, 0);

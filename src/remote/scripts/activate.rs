@@ -50,7 +50,7 @@ pub const PROGRAM: &str = r#"#!/bin/sh
 set -u
 umask 022
 export LC_ALL=C
-S=@S@; U=@UNITDIR@; SITE=@SITE@; CADDYFILE=@CADDYFILE@; APP=@APP@
+S=@S@; U=@UNITDIR@; SITE=@SITE@; CADDYFILE=@CADDYFILE@; APP=@APP@; KEPT="$S/caddy-adapted"
 id=$1; target=$2; units_timeout=$3; confirm=$4; confirm_timeout=$5; drain=$6
 R="$S/run/$id"
 printf '%s\n' "$$" > "$R/pid.new" && mv -f "$R/pid.new" "$R/pid"
@@ -62,6 +62,7 @@ tick; started=$t
 deadline=$((started + units_timeout))
 if [ "$confirm" = 1 ]; then deadline=$((started + confirm_timeout)); fi
 err=""; bad_unit=""; prev=""; switched=0; inst_wait=""; restarts0=""; prep=""; slot_warm=0
+drain_pid=""
 @CADDY_FNS:raw@
 
 say() { printf '%s\n' "$*" >> "$R/progress"; }
@@ -106,6 +107,7 @@ site() {
     fi
     rc=3; how=loaded
     if [ $ready = 1 ]; then out=$(caddy_load "$R/caddy/load.json"); rc=$?; fi
+    if [ $rc = 0 ]; then : > "$R/caddy/loaded"; fi
     if [ $rc -gt 1 ]; then out=$(caddy_reload); rc=$?; how=reloaded; fi
     if [ $rc = 0 ]; then
       say "caddy $how"
@@ -138,12 +140,25 @@ prepare_site() {
   for t in perl unshare setpriv caddy; do command -v "$t" >/dev/null 2>&1 || return 0; done
   [ -d "${SITE%/*}" ] || return 0
   (
+    mkdir -p "$R/caddy/sites" || exit 0
+    caddy_state > "$R/caddy/state"
+    # The config kept from the last switch to this slot, if it was adapted from the
+    # same site, the same rest of /etc/caddy and the same Caddy process.
+    K="$KEPT/${1##*/}"
+    if [ -f "$K/load.json" ] && cmp -s "$N" "$K/sites/${SITE##*/}" \
+      && read -r kp _ < "$K/proc" && [ "$(caddy_proc "$kp")" = "$(cat "$K/proc")" ] \
+      && [ "$(caddy_others)" = "$(cat "$K/others")" ] \
+      && cp "$N" "$R/caddy/sites/${SITE##*/}" && cp "$K/load.json" "$R/caddy/load.json"; then
+      cp "$K/proc" "$K/others" "$R/caddy/" && say "caddy adapted (kept)"
+      exit 0
+    fi
+    rm -f "$R/caddy/load.json"
     p=$(caddy_pid) || exit 0
     ids=$(caddy_ids "$p") || exit 0
     # An admin endpoint moved elsewhere: only Caddy's reload command knows it.
     if tr '\0' '\n' < "/proc/$p/environ" | grep -q '^CADDY_ADMIN='; then exit 0; fi
-    mkdir -p "$R/caddy/sites" || exit 0
-    caddy_state > "$R/caddy/state"
+    caddy_proc "$p" > "$R/caddy/proc" || exit 0
+    caddy_others > "$R/caddy/others"
     for f in "${SITE%/*}"/*.caddy; do
       if [ -f "$f" ]; then cp -p "$f" "$R/caddy/sites/" || exit 0; fi
     done
@@ -157,6 +172,39 @@ prepare_site() {
     esac
   ) >/dev/null 2>&1 &
   prep=$!
+}
+
+# caddy_others: every name, size and time under /etc/caddy except the app's own site
+# (each switch rewrites it) and the times of the directory that holds it.
+caddy_others() {
+  find /etc/caddy ! -path "$SITE" ! -path "$SITE.*" ! -path "${SITE%/*}" \
+    -printf '%p %s %T@ %C@\n' 2>/dev/null | sort | cksum
+}
+
+# caddy_proc PID: which process PID is: the pid, its start time and a checksum of its
+# environment (a restarted or changed Caddy differs).
+caddy_proc() {
+  case $1 in ""|*[!0-9]*) return 1 ;; esac
+  cq_pid=$1
+  read -r cq_stat < "/proc/$cq_pid/stat" || return 1
+  # The fields after the command name, from the third: the start time is the 22nd.
+  # shellcheck disable=SC2086 # one word each
+  set -- ${cq_stat##*) }
+  [ $# -ge 20 ] || return 1
+  shift 19
+  cq_env=$(cksum < "/proc/$cq_pid/environ") || return 1
+  printf '%s %s %s\n' "$cq_pid" "$1" "$cq_env"
+}
+
+# keep_adapted DIR: after a switch that loaded the config adapted for DIR's site,
+# keep that config for the next switch to the same slot (a rollback).
+keep_adapted() {
+  case ${1##*/} in a|b) ;; *) return 0 ;; esac
+  [ -f "$R/caddy/loaded" ] && [ -f "$R/caddy/proc" ] && [ -f "$R/caddy/others" ] || return 0
+  if mkdir -p "$KEPT" && chmod 0700 "$KEPT"; then
+    rm -rf "${KEPT:?}/${1##*/}"
+    mv "$R/caddy" "$KEPT/${1##*/}" || true
+  fi
 }
 
 # remove_unit NAME: stop, disable and delete one of the app's unit files.
@@ -250,6 +298,24 @@ stop_drain() {
   if [ -e "/run/systemd/transient/$dn.timer" ] || [ -e "/run/systemd/transient/$dn.service" ]; then
     systemctl stop "$dn.timer" "$dn.service" >/dev/null 2>&1 || true
   fi
+  rm -f "$S/drain-at.$1"
+}
+
+# stop_drain_soon SLOT: stop_drain in the background (drain_pid) when SLOT's drain
+# is due at least 2 s from now (S/drain-at.SLOT, on the uptime clock), so that it
+# cannot fire meanwhile; at once otherwise. drain_done waits for it.
+stop_drain_soon() {
+  drain_pid=""
+  tick
+  if read -r da < "$S/drain-at.$1" 2>/dev/null && [ "$da" -ge $((t + 2)) ] 2>/dev/null; then
+    stop_drain "$1" &
+    drain_pid=$!
+  else
+    stop_drain "$1"
+  fi
+}
+drain_done() {
+  if [ -n "$drain_pid" ]; then wait "$drain_pid" 2>/dev/null || true; drain_pid=""; fi
 }
 
 # place_other REL SLOT: while systemd reloads anyway, put the unit files of REL's
@@ -277,7 +343,8 @@ place_other() {
 start_slot() {
   rel=$1; slot=$2
   D="$S/releases/$rel/.raijin/slots/$slot"
-  stop_drain "$slot"
+  # Its drain is called off while the slot is looked at (it cannot fire meanwhile).
+  stop_drain_soon "$slot"
   if [ "$(readlink "$S/slot-$slot" 2>/dev/null || true)" = "releases/$rel" ]; then
     warm=1
     for f in "$D"/units/*; do
@@ -294,12 +361,14 @@ start_slot() {
       set -- $inst
       if [ "$(printf '%s\n' "$st" | grep -c '^ActiveState=active$')" = $# ]; then
         restarts0=$(printf '%s\n' "$st" | sed -n 's/^NRestarts=//p' | tr '\n' ' ')
+        drain_done
         slot_warm=1
         say "slot-warm $slot"
         return 0
       fi
     fi
   fi
+  drain_done
   if ! { ln -sfn "releases/$rel" "$S/slot-$slot.new" && mv -Tf "$S/slot-$slot.new" "$S/slot-$slot"; }; then
     err="cannot point $S/slot-$slot at $rel"; return 1
   fi
@@ -434,6 +503,7 @@ retire_later() {
   for u in $legacy; do cmd="$cmd; systemctl disable $u; rm -f $U/$u"; done
   if [ -n "$legacy" ]; then cmd="$cmd; systemctl daemon-reload"; fi
   if [ "$drain" -gt 0 ]; then
+    tick; printf '%s\n' "$((t + drain))" > "$S/drain-at.$1" || true
     systemd-run --quiet --collect --unit="$(drain_unit "$1")" --on-active="${drain}s" \
       --timer-property=AccuracySec=100ms /bin/sh -c "$cmd" >/dev/null 2>&1 || sh -c "$cmd"
   else
@@ -479,6 +549,7 @@ if slotted "$target"; then
     # shellcheck disable=SC2086 # one word per unit
     systemctl enable --quiet --no-reload $inst_wait 2>/dev/null || true
     retire_later "${active:-none}"
+    keep_adapted "$D"
     ok
   fi
   reason=$err; unit=$bad_unit
@@ -582,17 +653,44 @@ pub struct Params<'a> {
     pub drain_secs: u64,
 }
 
+/// How the program gets to the host: the one it keeps from an earlier activation, or
+/// sent now (and kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    Kept,
+    Sent,
+}
+
+/// What a start with [`Program::Kept`] says on stderr, exiting 96 before it changed
+/// anything, when the host does not have that program (or its copy differs).
+pub const PROGRAM_MISSING: &str = "raijin-program-missing";
+
+/// The kept program (`S/bin/activate-SHA256.sh`, root's) runs only if its content
+/// still has that SHA-256.
+const KEPT_PROGRAM: &str = r#"if [ "$(sha256sum 2>/dev/null < "$P")" != @SUM@"  -" ]; then
+  echo @MISSING@ >&2; exit 96
+fi
+"#;
+
+const SENT_PROGRAM: &str = r#"if [ "$(sha256sum < @NEW@)" != @SUM@"  -" ]; then
+  echo 'the activation program was not written whole' >&2; exit 1
+fi
+for f in "$S"/bin/activate-*.sh; do [ "$f" = "$P" ] || rm -f -- "$f"; done
+mv -f @NEW@ "$P"
+"#;
+
 const START: &str = r#"S=@S@; R="$S/run/"@ID@; UNIT=@UNIT@
 # Only one activation per app: the caller holds the deploy lock, and systemd-run
 # refuses a unit name that is running (checked below).
-mkdir -p "$S/run"
+P="$S/bin/activate-"@SUM@.sh
+@PROGRAM:raw@mkdir -p "$S/run"
 chmod 0700 "$S/run"
 mkdir -m 0700 "$R"
 : > "$R/progress"
-@WRITE:raw@# A finished activation's unit may linger, loaded, until systemd collects it (slowly
+# A finished activation's unit may linger, loaded, until systemd collects it (slowly
 # under hybrid cgroups); stopping it unloads it.
 n=0
-until out=$(systemd-run --no-block --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$R/activate.sh" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ 2>&1); do
+until out=$(systemd-run --no-block --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$P" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ 2>&1); do
   n=$((n + 1))
   if systemctl is-active --quiet "$UNIT"; then
     echo "an activation of this app is still running on this host ($UNIT)" >&2; exit 1
@@ -622,12 +720,20 @@ cat "$R/outcome" 2>/dev/null || echo "lost - -"
 /// Write the program, start it as the activation unit, and follow it: prints its
 /// progress lines as they come, then `result` and the outcome file. If the link
 /// drops, the program goes on; [`outcome`] reads its result later.
-pub fn start(layout: &Layout, p: &Params<'_>) -> String {
-    let write = write_file(
-        &format!("{}/{}/activate.sh", layout.run_dir(), p.id),
-        "0700",
-        &program(layout),
-    );
+pub fn start(layout: &Layout, p: &Params<'_>, how: Program) -> String {
+    let program = program(layout);
+    let sum = crate::util::sha256_hex(program.as_bytes());
+    let bin = format!("{}/bin", layout.state_dir());
+    let new = format!("{bin}/.activate.new");
+    let place = match how {
+        Program::Kept => render(KEPT_PROGRAM, &[("SUM", &sum), ("MISSING", PROGRAM_MISSING)]),
+        Program::Sent => format!(
+            "mkdir -p {b}\nchmod 0700 {b}\n{}{}",
+            write_file(&new, "0700", &program),
+            render(SENT_PROGRAM, &[("NEW", &new), ("SUM", &sum)]),
+            b = crate::util::shell_quote(&bin),
+        ),
+    };
     let confirm_secs = p.confirm_secs.unwrap_or(0).to_string();
     format!(
         "{PRELUDE}{}",
@@ -637,7 +743,8 @@ pub fn start(layout: &Layout, p: &Params<'_>) -> String {
                 ("S", &layout.state_dir()),
                 ("ID", p.id),
                 ("UNIT", &layout.activation_unit()),
-                ("WRITE", &write),
+                ("SUM", &sum),
+                ("PROGRAM", &place),
                 (
                     "DESC",
                     &format!("raijin: activate {} of {}", p.target, layout.app()),
@@ -712,7 +819,7 @@ mod tests {
         let p = program(&Layout::new("shop"));
         assert!(p.starts_with("#!/bin/sh\n"));
         assert!(p.contains(
-            "S=/var/lib/raijin/shop; U=/etc/systemd/system; SITE=/etc/caddy/raijin/shop.caddy; CADDYFILE=/etc/caddy/Caddyfile; APP=shop\n"
+            "S=/var/lib/raijin/shop; U=/etc/systemd/system; SITE=/etc/caddy/raijin/shop.caddy; CADDYFILE=/etc/caddy/Caddyfile; APP=shop; KEPT=\"$S/caddy-adapted\"\n"
         ), "{p}");
         assert!(
             p.contains("if ! grep -qsF 'import /etc/caddy/raijin/*.caddy' \"$CADDYFILE\"; then")
@@ -722,28 +829,42 @@ mod tests {
 
     #[test]
     fn start_runs_the_program_as_a_transient_unit_and_follows_it() {
-        let s = start(
-            &Layout::new("shop"),
-            &Params {
-                id: "ab12",
-                target: "v2",
-                units_timeout_secs: 30,
-                confirm_secs: Some(35),
-                drain_secs: 30,
-            },
-        );
+        let l = Layout::new("shop");
+        let p = Params {
+            id: "ab12",
+            target: "v2",
+            units_timeout_secs: 30,
+            confirm_secs: Some(35),
+            drain_secs: 30,
+        };
+        let sum = crate::util::sha256_hex(program(&l).as_bytes());
+        let s = start(&l, &p, Program::Sent);
+        let kept = start(&l, &p, Program::Kept);
         assert!(
             s.contains(
                 "S=/var/lib/raijin/shop; R=\"$S/run/\"ab12; UNIT=raijin.activate-shop.service\n"
             ),
             "{s}"
         );
-        assert!(s.contains(
-            "cat > /var/lib/raijin/shop/run/ab12/activate.sh <<'RAIJIN_EOF'\n#!/bin/sh\n"
-        ));
-        assert!(s.contains(
-            "systemd-run --no-block --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$R/activate.sh\" ab12 v2 30 1 35 30 2>&1); do\n"
-        ), "{s}");
+        let at = format!("P=\"$S/bin/activate-\"{sum}.sh\n");
+        assert!(s.contains(&at) && kept.contains(&at), "{s}");
+        assert!(
+            s.contains("cat > /var/lib/raijin/shop/bin/.activate.new <<'RAIJIN_EOF'\n#!/bin/sh\n")
+        );
+        assert!(
+            s.contains(&format!("!= {sum}\"  -\" ]"))
+                && s.contains("mv -f /var/lib/raijin/shop/bin/.activate.new \"$P\"")
+        );
+        // Kept: not a line of the program, and nothing done when the host lacks it.
+        assert!(!kept.contains("#!/bin/sh") && kept.len() < 3000, "{kept}");
+        assert!(kept.contains(&format!(
+            "if [ \"$(sha256sum 2>/dev/null < \"$P\")\" != {sum}\"  -\" ]; then\n  echo raijin-program-missing >&2; exit 96\nfi\nmkdir -p \"$S/run\""
+        )), "{kept}");
+        for s in [&s, &kept] {
+            assert!(s.contains(
+                "systemd-run --no-block --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$P\" ab12 v2 30 1 35 30 2>&1); do\n"
+            ), "{s}");
+        }
         assert!(s.contains("tail -n +1 -s 0.005 --pid=\"$pid\" -f \"$R/progress\""));
     }
 

@@ -200,7 +200,14 @@ post_install = "echo 'it''s $HOME' && migrate"
             install::hook(&layout, app, "v1", "echo 'x' \"$Y\""),
         ),
         ("activate::program".into(), activate::program(&layout)),
-        ("activate::start".into(), activate::start(&layout, &params)),
+        (
+            "activate::start (kept program)".into(),
+            activate::start(&layout, &params, activate::Program::Kept),
+        ),
+        (
+            "activate::start (program sent)".into(),
+            activate::start(&layout, &params, activate::Program::Sent),
+        ),
         (
             "activate::confirm".into(),
             activate::confirm(&layout, "ab", activate::Word::Healthy),
