@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use crate::config::ProxyConfig;
@@ -68,16 +68,31 @@ impl Target {
     }
 }
 
+/// Why a check got no status code. A plain message, not an `anyhow::Error`: checks
+/// fail many times over while a process comes up, and each of those errors must
+/// cost nothing (no backtrace captured under `RUST_BACKTRACE`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckError(String);
+
+fn fail(context: &str, e: impl std::fmt::Display) -> CheckError {
+    CheckError(format!("{context}: {e}"))
+}
+
 /// GET the target; returns the status code.
-pub async fn get(r: &Host, t: &Target) -> anyhow::Result<u16> {
-    let stream = r.open_tcp("127.0.0.1", t.port).await?;
+pub async fn get(r: &Host, t: &Target) -> Result<u16, CheckError> {
+    let stream = r
+        .open_tcp("127.0.0.1", t.port)
+        .await
+        .map_err(|e| CheckError(e.to_string()))?;
     if t.https {
         let name = rustls::pki_types::ServerName::try_from(t.host.clone())
-            .with_context(|| format!("`{}` is not a name TLS can ask for", t.host))?;
-        let tls = tokio_rustls::TlsConnector::from(client_config()?)
+            .map_err(|e| fail(&format!("`{}` is not a name TLS can ask for", t.host), e))?;
+        let config = client_config().map_err(|e| CheckError(format!("{e:#}")))?;
+        let tls = tokio_rustls::TlsConnector::from(config)
             .connect(name, stream)
             .await
-            .context("TLS handshake with Caddy")?;
+            .map_err(|e| fail("TLS handshake with Caddy", e))?;
         request(tls, t).await
     } else {
         request(stream, t).await
@@ -87,18 +102,22 @@ pub async fn get(r: &Host, t: &Target) -> anyhow::Result<u16> {
 async fn request<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     t: &Target,
-) -> anyhow::Result<u16> {
+) -> Result<u16, CheckError> {
     let req = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: raijin\r\nConnection: close\r\n\r\n",
         t.path, t.host
     );
-    stream.write_all(req.as_bytes()).await?;
+    stream
+        .write_all(req.as_bytes())
+        .await
+        .map_err(|e| CheckError(e.to_string()))?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
     while !buf.contains(&b'\n') {
         let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
             .await
-            .context("no HTTP answer within 10 s")??;
+            .map_err(|_| CheckError("no HTTP answer within 10 s".into()))?
+            .map_err(|e| CheckError(e.to_string()))?;
         if n == 0 {
             break;
         }
@@ -110,10 +129,10 @@ async fn request<S: AsyncRead + AsyncWrite + Unpin>(
         .nth(1)
         .and_then(|c| c.parse::<u16>().ok())
     else {
-        bail!(
+        return Err(CheckError(format!(
             "not an HTTP answer: {:?}",
             line.lines().next().unwrap_or("")
-        );
+        )));
     };
     Ok(code)
 }
