@@ -865,6 +865,11 @@ fn a_rollback_loads_the_config_kept_from_the_last_switch_unless_caddy_changed() 
         p.contains("caddy adapted (kept)\n") && p.contains("caddy loaded\n"),
         "{p}"
     );
+    // The warm slot answered the host's own health check: no word awaited.
+    assert!(
+        p.contains("units-active checked\n") && !p.contains("await-slot"),
+        "{p}"
+    );
     // Kept configs are root's alone, like the rest of the state directory's files.
     assert_eq!(
         tb.ssh(
@@ -900,6 +905,51 @@ fn a_rollback_loads_the_config_kept_from_the_last_switch_unless_caddy_changed() 
     );
     assert_eq!(curl(tb, "h5", "zz-tkeptsw.test", "/"), "added");
     fresh(tb, "tkeptsw", &["h5"]);
+}
+
+/// A rollback to a warm slot whose process no longer answers (stopped, still
+/// "active" to systemd) is not switched to on the host's own look: raijin's check
+/// decides, fails, and the serving release stays.
+#[test]
+fn a_warm_slot_that_no_longer_answers_is_not_switched_to() {
+    let Some(tb) = ready() else { return };
+    let _host = share_host("h4");
+    fresh(tb, "tkwarm", &["h4"]);
+    let extra = "health_timeout_secs = 4\n";
+    let (_d, cfg) = tb.temp_config(&binary_app(tb, "tkwarm", &["h4"], 9129, "", extra));
+    assert!(deploy(&cfg, "tkwarm", "w1").status.success());
+    assert!(deploy(&cfg, "tkwarm", "w2").status.success());
+    let pid = tb.ssh(
+        "h4",
+        "systemctl show -p MainPID --value tkwarm-web@a1.service",
+    );
+    let pid = pid.trim().to_string();
+    assert!(pid.parse::<u32>().is_ok_and(|p| p > 0), "{pid}");
+    let _cont = SshOnDrop {
+        tb,
+        host: "h4",
+        cmd: "pkill -CONT -f 'hello serve' || true",
+    };
+    tb.ssh("h4", &format!("kill -STOP {pid}"));
+    let out = run(&cfg, &["rollback", "tkwarm", "--yes"]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let p = tb.ssh("h4", "cat /var/lib/raijin/tkwarm/run/*/progress");
+    assert!(
+        p.contains("slot-warm a\n") && p.contains("units-active\n"),
+        "{p}"
+    );
+    assert!(
+        !p.contains("units-active checked") && !p.contains("switched"),
+        "{p}"
+    );
+    assert!(
+        stdout(&out).contains("health check failed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(curl(tb, "h4", "tkwarm.test", "/version"), "w2\n");
+    // The stopped process went with its slot (the host stopped the slot it tried).
+    fresh(tb, "tkwarm", &["h4"]);
 }
 
 /// The host keeps the activation program (root's, named by its SHA-256): later

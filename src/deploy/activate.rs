@@ -92,12 +92,19 @@ pub(crate) async fn activate(
         .proxy
         .as_ref()
         .map(|_| (timeout + CONFIRM_GRACE).as_secs());
+    let health_host = app
+        .proxy
+        .as_ref()
+        .map(|p| http::Target::via_caddy(p).host)
+        .unwrap_or_default();
     let params = Params {
         id: &id,
         target: release,
         units_timeout_secs: timeout.as_secs(),
         confirm_secs,
         drain_secs: app.proxy.as_ref().map_or(0, |p| p.drain_secs),
+        health_host: &health_host,
+        health_path: app.proxy.as_ref().map_or("", |p| p.health_path.as_str()),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     // The host keeps the program from its last activation: sent only when it has not
@@ -170,6 +177,8 @@ pub(crate) async fn activate(
                         },
                     );
                 }
+                // The host checked the warm slot itself: no word is awaited.
+                Some("units-active") if words.next() == Some("checked") => {}
                 Some("units-active") => {
                     if let Some(proxy) = &app.proxy {
                         // Slotted: the new process on its own ports first; in place:

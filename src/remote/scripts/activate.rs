@@ -31,7 +31,8 @@
 //! It ends by writing `run/ID/outcome`: a line `STATUS PREVIOUS UNIT` (`ok`,
 //! `reverted`, `stopped` or `failed`; `-` for none) and the reason on the lines after.
 //! Progress lines go to `run/ID/progress`: `start TARGET PREVIOUS`, `applied`,
-//! `slot-started SLOT PORTS…`, `units-active`, `await-slot EPOCH`, `switched SLOT`,
+//! `slot-started SLOT PORTS…`, `units-active` (`units-active checked`: a warm slot
+//! answered the host's own health check, no word awaited), `await-slot EPOCH`, `switched SLOT`,
 //! `await-confirm EPOCH`, `confirmed WORD`, `draining SLOT SECS`, `revert PREVIOUS`,
 //! `caddy adapted` (the switch's config is ready), `caddy loaded` or `caddy reloaded` (how
 //! a site went in), `outcome S`.
@@ -52,6 +53,7 @@ umask 022
 export LC_ALL=C
 S=@S@; U=@UNITDIR@; SITE=@SITE@; CADDYFILE=@CADDYFILE@; APP=@APP@; KEPT="$S/caddy-adapted"
 id=$1; target=$2; units_timeout=$3; confirm=$4; confirm_timeout=$5; drain=$6
+health_host=${7:-}; health_path=${8:-}
 R="$S/run/$id"
 printf '%s\n' "$$" > "$R/pid.new" && mv -f "$R/pid.new" "$R/pid"
 # tick: t = whole seconds on the kernel's uptime clock, which never steps: the
@@ -97,25 +99,41 @@ site() {
       && [ "$(caddy_state)" = "$(cat "$R/caddy/state" 2>/dev/null)" ]; then
       ready=1
     fi
-    had=0
-    if [ -f "$SITE" ]; then cp -p "$SITE" "$SITE.bak"; had=1; fi
-    if [ -f "$N" ]; then
-      mkdir -p "${SITE%/*}"
-      install -m 0644 "$N" "$SITE.new" && mv -f "$SITE.new" "$SITE"
-    else
-      rm -f "$SITE"
-    fi
-    rc=3; how=loaded
+    # The config adapted ahead goes in first; the site file follows what Caddy runs
+    # (a refused one leaves both as they were).
+    rc=3
     if [ $ready = 1 ]; then out=$(caddy_load "$R/caddy/load.json"); rc=$?; fi
-    if [ $rc = 0 ]; then : > "$R/caddy/loaded"; fi
-    if [ $rc -gt 1 ]; then out=$(caddy_reload); rc=$?; how=reloaded; fi
     if [ $rc = 0 ]; then
-      say "caddy $how"
-      rm -f "$SITE.bak"
-      exit 0
+      if mkdir -p "${SITE%/*}" && install -m 0644 "$N" "$SITE.new" && mv -f "$SITE.new" "$SITE"; then
+        : > "$R/caddy/loaded"
+        say "caddy loaded"
+        exit 0
+      fi
+      rm -f "$SITE.new"
+      caddy_reload >/dev/null 2>&1 || caddy_settle
+      printf 'cannot write the Caddy site %s; the previous one is back\n' "$SITE" > "$R/caddy.err"
+      exit 1
     fi
-    # Refused: Caddy serves the config it had; the files go back to it too.
-    if [ $had = 1 ]; then mv -f "$SITE.bak" "$SITE"; else rm -f "$SITE"; fi
+    if [ $rc -gt 1 ]; then
+      # Not adapted ahead, or Caddy's admin endpoint not reached: the files change
+      # and Caddy's reload command adapts them.
+      had=0
+      if [ -f "$SITE" ]; then cp -p "$SITE" "$SITE.bak"; had=1; fi
+      if [ -f "$N" ]; then
+        mkdir -p "${SITE%/*}"
+        install -m 0644 "$N" "$SITE.new" && mv -f "$SITE.new" "$SITE"
+      else
+        rm -f "$SITE"
+      fi
+      out=$(caddy_reload); rc=$?
+      if [ $rc = 0 ]; then
+        say "caddy reloaded"
+        rm -f "$SITE.bak"
+        exit 0
+      fi
+      # Refused: Caddy serves the config it had; the files go back to it too.
+      if [ $had = 1 ]; then mv -f "$SITE.bak" "$SITE"; else rm -f "$SITE"; fi
+    fi
     caddy_reload >/dev/null 2>&1 || caddy_settle
     out=$(printf '%s\n' "$out" | grep -v '^{"level":"info"' || true)
     printf 'Caddy rejected the new site; the previous one is back:\n%s\n' "$out" > "$R/caddy.err"
@@ -317,6 +335,39 @@ stop_drain_soon() {
 drain_done() {
   if [ -n "$drain_pid" ]; then wait "$drain_pid" 2>/dev/null || true; drain_pid=""; fi
 }
+
+# warm_answers: a warm slot (its process served until just now) answers raijin's
+# health check on every port of it, asked from the host itself in one perl process
+# (built-ins only; 2 s at most): then no word from raijin is awaited before the
+# traffic moves back to it. raijin still checks the site through Caddy after the
+# switch, and without its word then the host reverts as ever.
+warm_answers() {
+  [ "$slot_warm" = 1 ] && [ -n "$health_path" ] || return 1
+  command -v perl >/dev/null 2>&1 || return 1
+  wa_ports=$(cat "$D/ports" 2>/dev/null || true)
+  [ -n "$wa_ports" ] || return 1
+  # shellcheck disable=SC2086 # one word per port
+  perl -e "$HEALTH_PL" "$health_host" "$health_path" $wa_ports >/dev/null 2>&1
+}
+
+HEALTH_PL='my ($host, $path, @ports) = @ARGV;
+$SIG{ALRM} = sub { exit 3 };
+alarm 2;
+for my $p (@ports) {
+  $p =~ /\A[0-9]{1,5}\z/ or exit 3;
+  socket(my $s, 2, 1, 0) or exit 3;
+  connect($s, pack("S n C4 x8", 2, $p, 127, 0, 0, 1)) or exit 1;
+  my $old = select($s); $| = 1; select($old);
+  print $s "GET $path HTTP/1.1\r\nHost: $host\r\nUser-Agent: raijin\r\nConnection: close\r\n\r\n";
+  my $got = "";
+  while (length($got) < 1024 && index($got, "\n") < 0) {
+    my $n = sysread($s, $got, 1024 - length($got), length($got));
+    last unless $n;
+  }
+  close $s;
+  $got =~ m{\AHTTP/1\.[01] 2[0-9][0-9] } or exit 1;
+}
+exit 0;'
 
 # place_other REL SLOT: while systemd reloads anyway, put the unit files of REL's
 # other slot in place where that slot never had any (a first deploy), unstarted, so
@@ -543,7 +594,7 @@ if slotted "$target"; then
   inst_wait=$(cat "$D/instances" 2>/dev/null || true); need_wait=1
   if apply "$target" "$stem" && say applied && start_slot "$target" "$idle" \
     && say "slot-started $idle $(cat "$D/ports" 2>/dev/null || true)" \
-    && wait_units && say units-active && await slot \
+    && wait_units && { if warm_answers; then say "units-active checked"; else say units-active && await slot; fi; } \
     && site "$D" && printf '%s\n' "$idle" > "$S/slot" && switched=1 && say "switched $idle" \
     && await confirm; then
     # shellcheck disable=SC2086 # one word per unit
@@ -651,6 +702,10 @@ pub struct Params<'a> {
     pub confirm_secs: Option<u64>,
     /// Seconds the old slot's web process keeps serving after the switch.
     pub drain_secs: u64,
+    /// The health check's `Host` header and path (empty without a proxy): what the
+    /// host asks a warm slot itself.
+    pub health_host: &'a str,
+    pub health_path: &'a str,
 }
 
 /// How the program gets to the host: the one it keeps from an earlier activation, or
@@ -690,7 +745,7 @@ mkdir -m 0700 "$R"
 # A finished activation's unit may linger, loaded, until systemd collects it (slowly
 # under hybrid cgroups); stopping it unloads it.
 n=0
-until out=$(systemd-run --no-block --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$P" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ 2>&1); do
+until out=$(systemd-run --no-block --unit="$UNIT" --description=@DESC@ --collect --quiet /bin/sh "$P" @ID@ @TARGET@ @UNITS_TIMEOUT@ @CONFIRM@ @CONFIRM_SECS@ @DRAIN@ @HEALTH_HOST@ @HEALTH_PATH@ 2>&1); do
   n=$((n + 1))
   if systemctl is-active --quiet "$UNIT"; then
     echo "an activation of this app is still running on this host ($UNIT)" >&2; exit 1
@@ -754,6 +809,8 @@ pub fn start(layout: &Layout, p: &Params<'_>, how: Program) -> String {
                 ("CONFIRM", if p.confirm_secs.is_some() { "1" } else { "0" }),
                 ("CONFIRM_SECS", &confirm_secs),
                 ("DRAIN", &p.drain_secs.to_string()),
+                ("HEALTH_HOST", p.health_host),
+                ("HEALTH_PATH", p.health_path),
             ],
         )
     )
@@ -836,6 +893,8 @@ mod tests {
             units_timeout_secs: 30,
             confirm_secs: Some(35),
             drain_secs: 30,
+            health_host: "shop.test",
+            health_path: "/health",
         };
         let sum = crate::util::sha256_hex(program(&l).as_bytes());
         let s = start(&l, &p, Program::Sent);
@@ -862,7 +921,7 @@ mod tests {
         )), "{kept}");
         for s in [&s, &kept] {
             assert!(s.contains(
-                "systemd-run --no-block --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$P\" ab12 v2 30 1 35 30 2>&1); do\n"
+                "systemd-run --no-block --unit=\"$UNIT\" --description='raijin: activate v2 of shop' --collect --quiet /bin/sh \"$P\" ab12 v2 30 1 35 30 shop.test /health 2>&1); do\n"
             ), "{s}");
         }
         assert!(s.contains("tail -n +1 -s 0.005 --pid=\"$pid\" -f \"$R/progress\""));

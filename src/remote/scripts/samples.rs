@@ -85,6 +85,8 @@ post_install = "echo 'it''s $HOME' && migrate"
         units_timeout_secs: 30,
         confirm_secs: Some(35),
         drain_secs: 30,
+        health_host: "shop.test",
+        health_path: "/health",
     };
     let query = journal::Query {
         lines: Some(10),
