@@ -241,27 +241,21 @@ pub async fn deploy(
         .await?;
         Ok::<_, anyhow::Error>((remotes, skipped))
     };
-    let (reached, prepared) = if app.build.is_none() {
+    let ((remotes, skipped), prepared) = if app.build.is_none() {
         let (reached, rendered) = tokio::join!(
             reach,
             build::render(&app, &layout, &version, &by, env, events)
         );
-        (reached, rendered)
+        (reached?, rendered)
     } else {
-        let reached = reach.await;
-        let prepared = match &reached {
-            Ok(_) => {
-                async {
-                    build::build(&app, &dir, &version.id, events).await?;
-                    build::render(&app, &layout, &version, &by, env, events).await
-                }
-                .await
-            }
-            Err(_) => Err(anyhow::anyhow!("not built")),
-        };
+        let reached = reach.await?;
+        let prepared = async {
+            build::build(&app, &dir, &version.id, events).await?;
+            build::render(&app, &layout, &version, &by, env, events).await
+        }
+        .await;
         (reached, prepared)
     };
-    let (remotes, skipped) = reached?;
     let rendered = match prepared {
         Ok(r) => Arc::new(r),
         Err(e) => {

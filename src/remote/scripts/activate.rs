@@ -194,10 +194,7 @@ prepare_site() {
 
 # caddy_others: every name, size and time under /etc/caddy except the app's own site
 # (each switch rewrites it) and the times of the directory that holds it.
-caddy_others() {
-  find /etc/caddy ! -path "$SITE" ! -path "$SITE.*" ! -path "${SITE%/*}" \
-    -printf '%p %s %T@ %C@\n' 2>/dev/null | sort | cksum
-}
+caddy_others() { caddy_state ! -path "$SITE" ! -path "$SITE.*" ! -path "${SITE%/*}"; }
 
 # caddy_proc PID: which process PID is: the pid, its start time and a checksum of its
 # environment (a restarted or changed Caddy differs).
